@@ -1,0 +1,66 @@
+# virtuned.libvirt: `make demo` and `make test` do all the set-up on a fresh Debian 12 machine.
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+BUILD := $(ROOT)/.build
+COLL_PATH := $(BUILD)/collections
+COLL_LINK := $(COLL_PATH)/ansible_collections/virtuned/libvirt
+PYTHON ?= python3
+
+export ANSIBLE_COLLECTIONS_PATH := $(COLL_PATH)
+export ANSIBLE_PYTHON_INTERPRETER := $(VENV)/bin/python
+export ANSIBLE_CONFIG := $(ROOT)/tests/ansible.cfg
+export PATH := $(VENV)/bin:$(PATH)
+export PYTHONPATH := $(COLL_PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: all host venv collection demo test test-unit test-integration sanity lint molecule docs bench clean
+
+all: test
+
+# System packages and a running libvirt daemon (see tests/testbed/setup-host.sh for what it changes).
+host:
+	@bash tests/testbed/setup-host.sh
+
+$(VENV)/.installed: requirements-dev.txt constraints.txt
+	@$(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --upgrade pip
+	@$(VENV)/bin/pip install -q -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+venv: host $(VENV)/.installed
+
+collection:
+	@mkdir -p $(dir $(COLL_LINK))
+	@ln -sfn $(ROOT) $(COLL_LINK)
+
+demo: venv collection
+	@bash demo/run.sh
+
+test: venv collection
+	@bash tests/run-all.sh
+
+test-unit: venv collection
+	@$(PY) -m pytest -q tests/unit
+
+test-integration: venv collection
+	@$(PY) -m pytest -q tests/integration
+
+sanity: venv
+	@bash tests/sanity.sh
+
+lint: venv collection
+	@cd $(ROOT) && $(VENV)/bin/ansible-lint --profile production --offline
+
+molecule: venv collection
+	@bash tests/molecule/run.sh
+
+docs: venv collection
+	@bash docs/build.sh
+
+bench: venv collection
+	@bash tests/bench/run.sh
+
+clean:
+	rm -rf $(BUILD) tests/output
