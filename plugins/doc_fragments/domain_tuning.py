@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # The options every tuning module shares (plugins/module_utils/tuning_module.py COMMON_ARGSPEC).
+    DOCUMENTATION = r'''
+options:
+  name:
+    description:
+      - Name of the libvirt domain to tune.
+      - Exactly one of O(name), O(uuid) and O(xml) is required.
+    type: str
+  uuid:
+    description:
+      - UUID of the libvirt domain to tune.
+    type: str
+  xml:
+    description:
+      - A domain XML document to tune offline, with no libvirt connection at all.
+      - The resulting domain XML is returned as RV(xml). Nothing is defined and nothing is applied live.
+      - Secrets in the document (graphics passwords) are masked in every output, the returned XML included.
+    type: str
+  uri:
+    description:
+      - libvirt connection URI.
+      - Defaults to the E(LIBVIRT_DEFAULT_URI) environment variable, else V(qemu:///system).
+      - Credentials in the URI never appear in results, diffs or messages.
+    type: str
+  state:
+    description:
+      - V(merged) sets what is given and keeps the rest of the area.
+      - V(replaced) makes the area exactly what is given.
+      - V(deleted) removes what is given, or the whole area when no area option is given.
+      - V(gathered) changes nothing and returns the area's persistent settings as RV(gathered),
+        in the shape of this module's options.
+    type: str
+    choices: [merged, replaced, deleted, gathered]
+    default: merged
+  live:
+    description:
+      - When the guest is running, also apply the change to it wherever libvirt can.
+      - The persistent definition is always updated. What cannot change live is reported
+        through RV(restart_required) and RV(pending_restart).
+    type: bool
+    default: true
+  backup:
+    description:
+      - Keep the previous persistent domain XML in a file (mode 0600) before changing it;
+        its path is returned as RV(backup_file).
+    type: bool
+    default: false
+  backup_dir:
+    description:
+      - Directory for O(backup) files.
+      - Defaults to V(/var/lib/virtuned-libvirt/backups) for root, else V(~/.cache/virtuned-libvirt/backups).
+    type: path
+notes:
+  - Check mode runs the same code as a real run and skips only the define and the live calls,
+    so RV(changed) is the same in both.
+  - With C(--diff), the area's persistent XML is shown before and after.
+  - The persistent (inactive) definition is compared after normalising both sides
+    (CPU sets, sizes and units, booleans, element order, defaults libvirt fills in).
+requirements:
+  - python >= 3.9
+  - lxml
+  - libvirt-python (not needed with O(xml))
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+'''

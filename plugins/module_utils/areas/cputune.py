@@ -1,0 +1,207 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The cputune area: <cputune> (pinning, CFS bandwidth, schedulers, cache and memory bandwidth)."""
+
+from __future__ import annotations
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.cpuset import format_cpuset, parse_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area, LiveOp, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import (
+    Attr, AttrSize, CpuSet, Enum, Group, Int, Items, Text,
+)
+
+# Ranges from libvirt's formatdomain documentation (CPU Tuning).
+PERIOD = Int(1000, 1000000)
+QUOTA = Int(1000, 17592186044415, special=(-1,),
+            rule="must be -1 (no limit) or between 1000 and 17592186044415")
+SHARES = Int(1, 262144, rule="must be between 1 and 262144 (cgroups v1 accepts 2-262144, v2 1-10000)")
+SCHEDULERS = ("batch", "idle", "fifo", "rr")
+REALTIME = ("fifo", "rr")
+
+# option -> key of virDomainSetSchedulerParametersFlags
+SCHEDULER_PARAMS = {
+    "shares": "cpu_shares",
+    "period": "vcpu_period",
+    "quota": "vcpu_quota",
+    "global_period": "global_period",
+    "global_quota": "global_quota",
+    "emulator_period": "emulator_period",
+    "emulator_quota": "emulator_quota",
+    "iothread_period": "iothread_period",
+    "iothread_quota": "iothread_quota",
+}
+
+
+def _sched_fields(ids_name):
+    fields = [Attr("scheduler", "scheduler", Enum(*SCHEDULERS)), Attr("priority", "priority", Int(1, 99))]
+    if ids_name:
+        fields.insert(0, Attr(ids_name, ids_name, CpuSet()))
+    return fields
+
+
+FIELDS = [
+    Text("shares", "cputune/shares", SHARES),
+    Text("period", "cputune/period", PERIOD),
+    Text("quota", "cputune/quota", QUOTA),
+    Text("global_period", "cputune/global_period", PERIOD),
+    Text("global_quota", "cputune/global_quota", QUOTA),
+    Text("emulator_period", "cputune/emulator_period", PERIOD),
+    Text("emulator_quota", "cputune/emulator_quota", QUOTA),
+    Text("iothread_period", "cputune/iothread_period", PERIOD),
+    Text("iothread_quota", "cputune/iothread_quota", QUOTA),
+    Items("vcpupin", "cputune/vcpupin",
+          [Attr("vcpu", "vcpu", Int(0)), Attr("cpuset", "cpuset", CpuSet(), required=True)], key="vcpu"),
+    Attr("emulatorpin", "cpuset", CpuSet(), path="cputune/emulatorpin"),
+    Items("iothreadpin", "cputune/iothreadpin",
+          [Attr("iothread", "iothread", Int(1)), Attr("cpuset", "cpuset", CpuSet(), required=True)], key="iothread"),
+    Items("vcpusched", "cputune/vcpusched", _sched_fields("vcpus"), key="vcpus"),
+    Items("iothreadsched", "cputune/iothreadsched", _sched_fields("iothreads"), key="iothreads"),
+    Group("emulatorsched", "cputune/emulatorsched", _sched_fields(None)),
+    Items("cachetune", "cputune/cachetune", [
+        Attr("vcpus", "vcpus", CpuSet()),
+        Items("caches", "cache", [
+            Attr("id", "id", Int(0)),
+            Attr("level", "level", Int(1)),
+            Attr("type", "type", Enum("both", "code", "data")),
+            AttrSize("size", required=True),
+        ], key=("id", "level", "type")),
+        Items("monitors", "monitor", [
+            Attr("level", "level", Int(1)),
+            Attr("vcpus", "vcpus", CpuSet()),
+        ], key="vcpus"),
+    ], key="vcpus"),
+    Items("memorytune", "cputune/memorytune", [
+        Attr("vcpus", "vcpus", CpuSet()),
+        Items("nodes", "node", [
+            Attr("id", "id", Int(0)),
+            Attr("bandwidth", "bandwidth", Int(1, 100), required=True),
+        ], key="id"),
+    ], key="vcpus"),
+]
+
+
+def _check_sched(option, items, ids_name, allowed, allowed_text):
+    seen = set()
+    for index, item in enumerate(items or []):
+        where = "%s[%d]" % (option, index)
+        ids = parse_cpuset(item[ids_name], "%s.%s" % (where, ids_name))
+        _check_priority(where, item)
+        outside = ids - allowed
+        if outside:
+            raise TuningError("%s.%s: %r names %s %s, but %s" % (
+                where, ids_name, item[ids_name], ids_name, format_cpuset(outside), allowed_text))
+        overlap = ids & seen
+        if overlap:
+            raise TuningError("%s.%s: %r overlaps another %s entry on %s %s (libvirt refuses overlaps)" % (
+                where, ids_name, item[ids_name], option, ids_name, format_cpuset(overlap)))
+        seen |= ids
+
+
+def _check_priority(where, item):
+    scheduler, priority = item.get("scheduler"), item.get("priority")
+    if scheduler is None:
+        raise TuningError("%s.scheduler: required: one of %s" % (where, ", ".join(SCHEDULERS)))
+    if priority is not None and scheduler not in REALTIME:
+        raise TuningError("%s.priority: %r is not valid: a priority needs scheduler fifo or rr, not %s"
+                          % (where, priority, scheduler))
+    if priority is None and scheduler in REALTIME:
+        raise TuningError("%s.priority: required with scheduler %s (1-99)" % (where, scheduler))
+
+
+def _check_vcpus_sets(option, items, max_vcpus):
+    seen = set()
+    for index, item in enumerate(items or []):
+        where = "%s[%d].vcpus" % (option, index)
+        vcpus = parse_cpuset(item["vcpus"], where)
+        outside = {v for v in vcpus if v >= max_vcpus}
+        if outside:
+            raise TuningError("%s: %r names vCPUs %s, but the guest has %d vCPUs (0-%d); change vcpus.maximum first"
+                              % (where, item["vcpus"], format_cpuset(outside), max_vcpus, max_vcpus - 1))
+        if vcpus & seen:
+            raise TuningError("%s: %r overlaps another %s entry on vCPUs %s (libvirt refuses overlaps)"
+                              % (where, item["vcpus"], option, format_cpuset(vcpus & seen)))
+        seen |= vcpus
+
+
+def validate(target, ctx):
+    """Rules that need the whole domain (and the host, when connected)."""
+    max_vcpus = ctx.max_vcpus()
+    iothreads = ctx.iothread_ids()
+    iothread_text = ("the guest defines iothreads %s" % format_cpuset(iothreads)) if iothreads \
+        else "the guest defines no iothreads (set iothreads.count first)"
+    for index, pin in enumerate(target["vcpupin"] or []):
+        if pin["vcpu"] >= max_vcpus:
+            raise TuningError("vcpupin[%d].vcpu: %d is not valid: the guest has %d vCPUs (0-%d); "
+                              "raise vcpus.maximum or drop this pin" % (index, pin["vcpu"], max_vcpus, max_vcpus - 1))
+        ctx.check_host_cpus("vcpupin[%d].cpuset" % index, pin["cpuset"])
+    ctx.check_host_cpus("emulatorpin", target["emulatorpin"])
+    for index, pin in enumerate(target["iothreadpin"] or []):
+        if pin["iothread"] not in iothreads:
+            raise TuningError("iothreadpin[%d].iothread: %d is not valid: %s"
+                              % (index, pin["iothread"], iothread_text))
+        ctx.check_host_cpus("iothreadpin[%d].cpuset" % index, pin["cpuset"])
+    _check_sched("vcpusched", target["vcpusched"], "vcpus", set(range(max_vcpus)),
+                 "the guest has %d vCPUs (0-%d)" % (max_vcpus, max_vcpus - 1))
+    _check_sched("iothreadsched", target["iothreadsched"], "iothreads", iothreads, iothread_text)
+    if target["emulatorsched"] is not None:
+        _check_priority("emulatorsched", target["emulatorsched"])
+    _check_vcpus_sets("cachetune", target["cachetune"], max_vcpus)
+    _check_vcpus_sets("memorytune", target["memorytune"], max_vcpus)
+    for index, tune in enumerate(target["memorytune"] or []):
+        if not tune.get("nodes"):
+            raise TuningError("memorytune[%d].nodes: required: at least one {id, bandwidth}" % index)
+    return []
+
+
+# --------------------------------------------------------------------------- live
+
+def _default_affinity(ctx):
+    vcpu = ctx.root.find("vcpu")
+    return vcpu.get("cpuset") if vcpu is not None else None
+
+
+def _pins(live, target, key, method, noun, ctx):
+    before = {pin[key]: pin["cpuset"] for pin in live or []}
+    after = {pin[key]: pin["cpuset"] for pin in target or []}
+    ops = []
+    for ident in sorted(set(before) | set(after)):
+        if before.get(ident) == after.get(ident):
+            continue
+        cpuset = after.get(ident) or _default_affinity(ctx)
+        ops.append(LiveOp(method, (ident, cpuset), "pin %s %d to %s" % (noun, ident, cpuset or "all host CPUs")))
+    return ops
+
+
+def live_vcpupin(live, target, ctx):
+    return _pins(live, target, "vcpu", "pin_vcpu", "vCPU", ctx)
+
+
+def live_iothreadpin(live, target, ctx):
+    return _pins(live, target, "iothread", "pin_iothread", "iothread", ctx)
+
+
+def live_emulatorpin(live, target, ctx):
+    cpuset = target or _default_affinity(ctx)
+    return [LiveOp("pin_emulator", (cpuset,), "pin the emulator to %s" % (cpuset or "all host CPUs"))]
+
+
+def _live_scheduler(option):
+    param = SCHEDULER_PARAMS[option]
+
+    def handler(live, target, ctx):
+        if target is None:
+            if option.endswith("quota"):
+                target = -1  # libvirt's "no limit"
+            else:
+                raise NotLive("libvirt cannot return a running guest to the default %s" % option)
+        return [LiveOp("set_scheduler", ({param: target},), "set %s to %s" % (param, target))]
+    return handler
+
+
+LIVE = {"vcpupin": live_vcpupin, "emulatorpin": live_emulatorpin, "iothreadpin": live_iothreadpin}
+LIVE.update({option: _live_scheduler(option) for option in SCHEDULER_PARAMS})
+
+AREA = Area("cputune", FIELDS, diff_paths=["cputune"], validate=validate, live=LIVE,
+            description="CPU tuning: <cputune>")

@@ -1,0 +1,232 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place that talks to libvirt: connect, look up, read, define, live calls.
+
+Everything else in the collection plans with pure code; this edge carries the
+plan out. libvirt errors become LibvirtCallError with the call named; they are
+never swallowed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.cpuset import parse_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import LibvirtCallError, TuningError
+
+try:
+    import libvirt
+    HAS_LIBVIRT = True
+    LIBVIRT_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported by the module
+    libvirt = None
+    HAS_LIBVIRT = False
+    LIBVIRT_IMPORT_ERROR = exc
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on POSIX
+    fcntl = None
+
+DEFAULT_URI = "qemu:///system"
+_CREDENTIALS = re.compile(r"^([a-z0-9+.-]+://)([^@/]*@)", re.IGNORECASE)
+_SECRET_QUERY = re.compile(r"([?&](?:password|passwd|pass|authfile|keyfile)=)[^&]*", re.IGNORECASE)
+
+
+def default_uri():
+    return os.environ.get("LIBVIRT_DEFAULT_URI") or DEFAULT_URI
+
+
+def redact_uri(uri):
+    """A URI safe to print: user info and secret query parameters hidden."""
+    text = _CREDENTIALS.sub(lambda m: m.group(1) + "***@", uri or "")
+    return _SECRET_QUERY.sub(lambda m: m.group(1) + "***", text)
+
+
+def uri_secrets(uri):
+    """The parts of a URI that must never appear in output (for no_log_values)."""
+    secrets = []
+    match = _CREDENTIALS.match(uri or "")
+    if match:
+        userinfo = match.group(2)[:-1]
+        if ":" in userinfo:
+            secrets.append(userinfo.split(":", 1)[1])
+    for found in re.finditer(r"[?&](?:password|passwd|pass)=([^&]*)", uri or "", re.IGNORECASE):
+        if found.group(1):
+            secrets.append(found.group(1))
+    return [s for s in secrets if s]
+
+
+def _silence(_ctx, _err):
+    # libvirt prints errors to stderr by default; we raise them instead.
+    return None
+
+
+class LibvirtEdge:
+    """A libvirt connection with the few calls the collection needs."""
+
+    def __init__(self, uri=None, readonly=False):
+        if not HAS_LIBVIRT:
+            raise TuningError("the libvirt python binding (libvirt-python) is required: %s" % LIBVIRT_IMPORT_ERROR)
+        self.uri = uri or default_uri()
+        self.shown_uri = redact_uri(self.uri)
+        libvirt.registerErrorHandler(_silence, None)
+        try:
+            self.conn = libvirt.openReadOnly(self.uri) if readonly else libvirt.open(self.uri)
+        except libvirt.libvirtError as exc:
+            raise LibvirtCallError("uri: cannot connect to %s: %s" % (self.shown_uri, _message(exc)))
+        self._host_cpus = None
+
+    def close(self):
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+    # ------------------------------------------------------------------ lookup and XML
+    def lookup(self, name=None, uuid=None):
+        try:
+            if uuid:
+                return self.conn.lookupByUUIDString(uuid)
+            return self.conn.lookupByName(name)
+        except libvirt.libvirtError as exc:
+            what = ("uuid", uuid) if uuid else ("name", name)
+            raise LibvirtCallError("%s: no domain %r on %s: %s" % (what[0], what[1], self.shown_uri, _message(exc)))
+
+    def list_domains(self):
+        return self._call("listing domains", self.conn.listAllDomains, 0)
+
+    def persistent_xml(self, dom):
+        """The persistent definition, secrets included (so that a define loses nothing)."""
+        flags = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
+        return self._call("reading the persistent XML of %s" % dom.name(), dom.XMLDesc, flags)
+
+    def live_xml(self, dom):
+        return self._call("reading the live XML of %s" % dom.name(), dom.XMLDesc, 0)
+
+    def is_active(self, dom):
+        return bool(self._call("asking whether %s runs" % dom.name(), dom.isActive))
+
+    def is_persistent(self, dom):
+        return bool(self._call("asking whether %s is persistent" % dom.name(), dom.isPersistent))
+
+    def define(self, xml):
+        """Define the domain; the XML keeps the existing uuid, so this updates it."""
+        try:
+            dom = self.conn.defineXML(xml)
+        except libvirt.libvirtError as exc:
+            raise LibvirtCallError("libvirt refused the new definition: %s" % _message(exc))
+        if dom is None:
+            raise LibvirtCallError("libvirt returned no domain for the new definition")
+        return dom
+
+    # ------------------------------------------------------------------ host
+    def host_cpus(self):
+        """The host's CPU numbers (present CPUs, online or not)."""
+        if self._host_cpus is None:
+            count = self._call("reading the host CPU map", self.conn.getCPUMap, 0)[0]
+            self._host_cpus = frozenset(range(count))
+        return self._host_cpus
+
+    def hypervisor(self):
+        return self._call("reading the hypervisor type", self.conn.getType).lower()
+
+    def capabilities(self):
+        return self._call("reading host capabilities", self.conn.getCapabilities)
+
+    def domain_capabilities(self, emulator=None, arch=None, machine=None, virttype=None):
+        return self._call("reading domain capabilities", self.conn.getDomainCapabilities,
+                          emulator, arch, machine, virttype, 0)
+
+    @contextlib.contextmanager
+    def domain_lock(self, dom):
+        """Serialise this collection's writers to one domain on this host."""
+        if fcntl is None:
+            yield
+            return
+        key = hashlib.sha256(("%s|%s" % (self.uri, dom.UUIDString())).encode()).hexdigest()[:32]
+        directory = os.path.join(tempfile.gettempdir(), "virtuned-libvirt-locks")
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        with open(os.path.join(directory, key + ".lock"), "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # ------------------------------------------------------------------ live operations
+    def run(self, dom, op):
+        """Carry out one LiveOp from the engine."""
+        method = getattr(self, "live_" + op.method, None)
+        if method is None:
+            raise TuningError("internal: no live operation %r" % op.method)
+        return method(dom, *op.args)
+
+    def _cpumap(self, cpuset):
+        cpus = self.host_cpus()
+        chosen = cpus if cpuset is None else parse_cpuset(cpuset, "cpuset")
+        return tuple(cpu in chosen for cpu in range(max(cpus) + 1))
+
+    def live_pin_vcpu(self, dom, vcpu, cpuset):
+        self._call("pinning vCPU %d live" % vcpu, dom.pinVcpuFlags, vcpu, self._cpumap(cpuset),
+                   libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def live_pin_emulator(self, dom, cpuset):
+        self._call("pinning the emulator live", dom.pinEmulator, self._cpumap(cpuset), libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def live_pin_iothread(self, dom, iothread, cpuset):
+        self._call("pinning iothread %d live" % iothread, dom.pinIOThread, iothread, self._cpumap(cpuset),
+                   libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def live_set_scheduler(self, dom, params):
+        self._call("setting scheduler parameters %s live" % sorted(params), dom.setSchedulerParametersFlags,
+                   params, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def live_set_memory_parameters(self, dom, params):
+        self._call("setting memory parameters %s live" % sorted(params), dom.setMemoryParameters,
+                   params, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def live_set_numa_parameters(self, dom, params):
+        self._call("setting NUMA parameters %s live" % sorted(params), dom.setNumaParameters,
+                   params, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def live_set_vcpus(self, dom, count):
+        self._call("setting %d vCPUs live" % count, dom.setVcpusFlags, count, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def live_set_vcpu(self, dom, cpuset, enable):
+        self._call("%s vCPUs %s live" % ("enabling" if enable else "disabling", cpuset), dom.setVcpu,
+                   cpuset, 1 if enable else 0, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def live_add_iothread(self, dom, iothread):
+        self._call("adding iothread %d live" % iothread, dom.addIOThread, iothread, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def live_del_iothread(self, dom, iothread):
+        self._call("removing iothread %d live" % iothread, dom.delIOThread, iothread, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def live_set_iothread_params(self, dom, iothread, params):
+        self._call("setting iothread %d parameters live" % iothread, dom.setIOThreadParams, iothread, params,
+                   libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def live_attach_device(self, dom, xml):
+        self._call("attaching a device live", dom.attachDeviceFlags, xml, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def live_detach_device(self, dom, xml):
+        self._call("detaching a device live", dom.detachDeviceFlags, xml, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def live_set_memory(self, dom, kib):
+        self._call("setting the balloon to %d KiB live" % kib, dom.setMemoryFlags, kib, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    # ------------------------------------------------------------------ helpers
+    def _call(self, what, func, *args):
+        try:
+            return func(*args)
+        except libvirt.libvirtError as exc:
+            raise LibvirtCallError("libvirt refused %s: %s" % (what, _message(exc)))
+
+
+def _message(exc):
+    text = exc.get_error_message() if hasattr(exc, "get_error_message") else str(exc)
+    return text or str(exc)
