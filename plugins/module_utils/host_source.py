@@ -24,9 +24,21 @@ def redact_uri(uri):
     return text.split("?", 1)[0]
 
 
-def open_read_only(uri):
-    """A read-only libvirt connection; TuningError naming the (redacted) URI on failure."""
+def _silence(_ctx, _err):
+    """libvirt's default handler prints every error on stderr; errors are raised instead."""
+
+
+def open_connection(uri):
+    """A libvirt connection (read-write when allowed, as domain capabilities need it, else read-only).
+
+    Raises TuningError naming the redacted URI on failure. Nothing is ever written through it.
+    """
     import libvirt  # pylint: disable=import-outside-toplevel
+    libvirt.registerErrorHandler(_silence, None)
+    try:
+        return libvirt.open(uri)
+    except libvirt.libvirtError:
+        pass
     try:
         return libvirt.openReadOnly(uri)
     except libvirt.libvirtError as exc:
@@ -38,7 +50,7 @@ def read_host(uri=None, capabilities_xml=None, sysfs_root=None, proc_root=None):
     if capabilities_xml is not None:
         return build_host(capabilities_xml, sysfs_root=sysfs_root, proc_root=proc_root)
     import libvirt  # pylint: disable=import-outside-toplevel
-    conn = open_read_only(uri)
+    conn = open_connection(uri)
     try:
         try:
             caps = conn.getCapabilities()

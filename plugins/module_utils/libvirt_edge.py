@@ -141,6 +141,16 @@ class LibvirtEdge:
         return self._call("reading domain capabilities", self.conn.getDomainCapabilities,
                           emulator, arch, machine, virttype, 0)
 
+    def free_pages(self, size_kib):
+        """Free pages of ``size_kib`` per host NUMA node: {node: count}."""
+        info = self._call("reading host node info", self.conn.getInfo)
+        nodes = max(1, info[4])
+        try:
+            pages = self.conn.getFreePages([size_kib], 0, nodes, 0)
+        except libvirt.libvirtError as exc:
+            raise LibvirtCallError("libvirt refused reading free %d KiB pages: %s" % (size_kib, _message(exc)))
+        return {int(node): int(sizes.get(size_kib, 0)) for node, sizes in (pages or {}).items()}
+
     @contextlib.contextmanager
     def domain_lock(self, dom):
         """Serialise this collection's writers to one domain on this host."""

@@ -137,9 +137,22 @@ def _detached(elem):
 class DomainContext:
     """What rules may consult: the domain being written and, when connected, the host."""
 
-    def __init__(self, root, host_cpus=None, hypervisor=None, domain_caps=None, connected=False):
+    def __init__(self, root, host_cpus=None, hypervisor=None, connected=False, loaders=None):
         self.root, self.host_cpus, self.hypervisor = root, host_cpus, hypervisor
-        self.domain_caps, self.connected = domain_caps, connected
+        self.connected = connected
+        # name -> callable; what the host says is fetched only when a rule asks (see libvirt edge)
+        self._loaders, self._cache = dict(loaders or {}), {}
+
+    def host(self, what, *args):
+        """Ask the host (only when connected): 'capabilities' and 'domain_capabilities' give parsed
+        XML roots, 'free_pages' (size_kib) gives {host_node: free pages}. None when offline."""
+        loader = self._loaders.get(what)
+        if loader is None:
+            return None
+        key = (what,) + args
+        if key not in self._cache:
+            self._cache[key] = loader(*args)
+        return self._cache[key]
 
     def max_vcpus(self):
         text = (find_path(self.root, "vcpu").text or "1").strip() if find_path(self.root, "vcpu") is not None else "1"

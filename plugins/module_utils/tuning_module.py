@@ -22,12 +22,14 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.libvirt_edge impo
 from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import (
     STATES, DomainContext, converge, plan_live,
 )
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import domain_secrets, parse_domain, to_document
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import (
+    domain_secrets, parse_domain, parse_xml, to_document,
+)
 
 COMMON_ARGSPEC = {
     "name": {"type": "str"},
     "uuid": {"type": "str"},
-    "xml": {"type": "str", "no_log": True},
+    "xml": {"type": "str"},
     "uri": {"type": "str"},
     "state": {"type": "str", "default": "merged", "choices": list(STATES)},
     "live": {"type": "bool", "default": True},
@@ -113,7 +115,8 @@ def _run_connected(module, requests):
         hypervisor = edge.hypervisor()
 
         def context(root):
-            return DomainContext(root, host_cpus=host_cpus, hypervisor=hypervisor, connected=True)
+            return DomainContext(root, host_cpus=host_cpus, hypervisor=hypervisor, connected=True,
+                                 loaders=host_loaders(edge, root))
 
         gathering = all(state == "gathered" for _, _, state in requests)
         with _maybe_lock(edge, dom, gathering or module.check_mode):
@@ -157,6 +160,28 @@ def _run_connected(module, requests):
     finally:
         edge.close()
     return outcome
+
+
+def host_loaders(edge, root):
+    """Lazy host facts for the rules of DomainContext.host()."""
+    def capabilities():
+        return parse_xml(edge.capabilities(), "host capabilities")
+
+    def domain_capabilities():
+        os_type = root.find("os/type")
+        emulator = root.findtext("devices/emulator")
+        try:
+            text = edge.domain_capabilities(emulator or None, os_type.get("arch") if os_type is not None else None,
+                                            os_type.get("machine") if os_type is not None else None,
+                                            root.get("type"))
+        except TuningError:
+            return None
+        return parse_xml(text, "domain capabilities")
+
+    def free_pages(size_kib):
+        return edge.free_pages(size_kib)
+
+    return {"capabilities": capabilities, "domain_capabilities": domain_capabilities, "free_pages": free_pages}
 
 
 class _NoLock:

@@ -55,7 +55,8 @@ attributes:
   diff_mode:
     support: none
 notes:
-  - The O(uri) connection is opened read-only.
+  - Nothing is written through the O(uri) connection. Domain capabilities need a read-write
+    connection; with a read-only one C(domain_capabilities) is null.
 seealso:
   - module: virtuned.libvirt.numa_plan
 """
@@ -214,7 +215,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.host_source impor
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            uri=dict(type="str"),
+            uri=dict(type="str", no_log=True),
             capabilities_xml=dict(type="str"),
             sysfs_root=dict(type="path"),
             proc_root=dict(type="path"),
