@@ -14,17 +14,9 @@ import os
 import re
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.cpuset import format_cpuset, parse_cpuset
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError, option_error
-
-try:
-    from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_xml as _shared_parse_xml
-except ImportError:  # the shared helper is not there yet
-    _shared_parse_xml = None
-
-try:
-    from lxml import etree
-except ImportError:  # pragma: no cover - reported by the module
-    etree = None
+from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import option_error
+from ansible_collections.virtuned.libvirt.plugins.module_utils.sizes import parse_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_xml
 
 # Base pages are not a hugepage pool: the smallest page size libvirt lists.
 _HUGEPAGE_DIR = re.compile(r"^hugepages-(\d+)kB$")
@@ -36,22 +28,10 @@ _ISOLCPUS_FLAGS = ("nohz", "domain", "managed_irq")
 
 
 def parse_xml_text(text, option):
-    """Parse XML without entities, DTDs or network access."""
-    if not isinstance(text, (str, bytes)) or not (text.strip() if isinstance(text, str) else text.strip()):
+    """Parse XML safely (no entities, DTDs or network), errors naming ``option``."""
+    if not isinstance(text, (str, bytes)) or not text.strip():
         raise option_error(option, text, "expected an XML document")
-    if _shared_parse_xml is not None:
-        try:
-            return _shared_parse_xml(text)
-        except TuningError as exc:
-            raise TuningError("%s: %s" % (option, exc))
-    if etree is None:
-        raise TuningError("%s: the lxml Python library is needed to read XML" % option)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    try:
-        return etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise TuningError("%s: the text is not well-formed XML: %s" % (option, exc))
+    return parse_xml(text, option)
 
 
 def _int_attr(element, name, option, default=None):
@@ -66,7 +46,6 @@ def _int_attr(element, name, option, default=None):
 
 def _kib(element, option):
     """A size element's value in KiB (libvirt writes KiB, but honour the unit)."""
-    from ansible_collections.virtuned.libvirt.plugins.module_utils.sizes import parse_size
     text = (element.text or "").strip()
     unit = element.get("unit", "KiB")
     return parse_size("%s %s" % (text, unit), option) // 1024
@@ -93,7 +72,6 @@ def parse_capabilities(xml_text, option="capabilities_xml"):
             size = _int_attr(page, "size", option)
             unit = page.get("unit", "KiB")
             if unit not in ("KiB", "k", "K"):
-                from ansible_collections.virtuned.libvirt.plugins.module_utils.sizes import parse_size
                 size = parse_size("%d %s" % (size, unit), option) // 1024
             pages[size] = int((page.text or "0").strip() or 0)
         distances = {}

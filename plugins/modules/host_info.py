@@ -204,18 +204,17 @@ host:
           elements: str
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.host_source import read_host
+from ansible_collections.virtuned.libvirt.plugins.module_utils.libvirt_edge import default_uri, uri_secrets
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            uri=dict(type="str", no_log=True),
+            uri=dict(type="str"),
             capabilities_xml=dict(type="str"),
             sysfs_root=dict(type="path"),
             proc_root=dict(type="path"),
@@ -223,12 +222,12 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    uri = params["uri"] or os.environ.get("LIBVIRT_DEFAULT_URI") or "qemu:///system"
+    uri = params["uri"] or default_uri()
+    for secret in uri_secrets(uri):
+        module.no_log_values.add(secret)
     try:
         host = read_host(uri=uri, capabilities_xml=params["capabilities_xml"],
                          sysfs_root=params["sysfs_root"], proc_root=params["proc_root"])
-    except ImportError as exc:
-        module.fail_json(msg=missing_required_lib(str(exc).split()[-1].strip("'\"")))
     except TuningError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, host=host)
