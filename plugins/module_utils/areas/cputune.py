@@ -84,8 +84,8 @@ FIELDS = [
 
 def _check_sched(option, items, ids_name, allowed, allowed_text):
     seen = set()
-    for index, item in enumerate(items or []):
-        where = "%s[%d]" % (option, index)
+    for item in items or []:
+        where = "%s[%s=%s]" % (option, ids_name, item[ids_name])
         ids = parse_cpuset(item[ids_name], "%s.%s" % (where, ids_name))
         _check_priority(where, item)
         outside = ids - allowed
@@ -112,8 +112,8 @@ def _check_priority(where, item):
 
 def _check_vcpus_sets(option, items, max_vcpus):
     seen = set()
-    for index, item in enumerate(items or []):
-        where = "%s[%d].vcpus" % (option, index)
+    for item in items or []:
+        where = "%s[vcpus=%s].vcpus" % (option, item["vcpus"])
         vcpus = parse_cpuset(item["vcpus"], where)
         outside = {v for v in vcpus if v >= max_vcpus}
         if outside:
@@ -131,17 +131,17 @@ def validate(target, ctx):
     iothreads = ctx.iothread_ids()
     iothread_text = ("the guest defines iothreads %s" % format_cpuset(iothreads)) if iothreads \
         else "the guest defines no iothreads (set iothreads.count first)"
-    for index, pin in enumerate(target["vcpupin"] or []):
+    for pin in target["vcpupin"] or []:
         if pin["vcpu"] >= max_vcpus:
-            raise TuningError("vcpupin[%d].vcpu: %d is not valid: the guest has %d vCPUs (0-%d); "
-                              "raise vcpus.maximum or drop this pin" % (index, pin["vcpu"], max_vcpus, max_vcpus - 1))
-        ctx.check_host_cpus("vcpupin[%d].cpuset" % index, pin["cpuset"])
+            raise TuningError("vcpupin[vcpu=%d].vcpu: %d is not valid: the guest has %d vCPUs (0-%d); "
+                              "raise vcpus.maximum or drop this pin" % (pin["vcpu"], pin["vcpu"], max_vcpus, max_vcpus - 1))
+        ctx.check_host_cpus("vcpupin[vcpu=%d].cpuset" % pin["vcpu"], pin["cpuset"])
     ctx.check_host_cpus("emulatorpin", target["emulatorpin"])
-    for index, pin in enumerate(target["iothreadpin"] or []):
+    for pin in target["iothreadpin"] or []:
+        where = "iothreadpin[iothread=%d]" % pin["iothread"]
         if pin["iothread"] not in iothreads:
-            raise TuningError("iothreadpin[%d].iothread: %d is not valid: %s"
-                              % (index, pin["iothread"], iothread_text))
-        ctx.check_host_cpus("iothreadpin[%d].cpuset" % index, pin["cpuset"])
+            raise TuningError("%s.iothread: %d is not valid: %s" % (where, pin["iothread"], iothread_text))
+        ctx.check_host_cpus(where + ".cpuset", pin["cpuset"])
     _check_sched("vcpusched", target["vcpusched"], "vcpus", set(range(max_vcpus)),
                  "the guest has %d vCPUs (0-%d)" % (max_vcpus, max_vcpus - 1))
     _check_sched("iothreadsched", target["iothreadsched"], "iothreads", iothreads, iothread_text)
@@ -149,9 +149,9 @@ def validate(target, ctx):
         _check_priority("emulatorsched", target["emulatorsched"])
     _check_vcpus_sets("cachetune", target["cachetune"], max_vcpus)
     _check_vcpus_sets("memorytune", target["memorytune"], max_vcpus)
-    for index, tune in enumerate(target["memorytune"] or []):
+    for tune in target["memorytune"] or []:
         if not tune.get("nodes"):
-            raise TuningError("memorytune[%d].nodes: required: at least one {id, bandwidth}" % index)
+            raise TuningError("memorytune[vcpus=%s].nodes: required: at least one {id, bandwidth}" % tune["vcpus"])
     return []
 
 
