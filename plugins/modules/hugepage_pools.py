@@ -1,0 +1,232 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: hugepage_pools
+short_description: Reserve hugepages per NUMA node and page size through sysfs, and plan boot-time pools
+version_added: 1.0.0
+description:
+  - Writes the wanted page counts to C(/sys/devices/system/node/nodeN/hugepages/hugepages-SIZEkB/nr_hugepages)
+    (one node) or C(/sys/kernel/mm/hugepages/hugepages-SIZEkB/nr_hugepages) (host-wide) and reads them back.
+  - The kernel silently allocates fewer pages when memory is fragmented, so short pools are written again
+    (after asking the kernel to compact memory) until O(timeout). A pool still short then fails the task with
+    requested versus allocated per node and size, and every pool changed by the task is put back as it was,
+    unless O(allow_partial) is true.
+  - Refuses, before any change, page sizes the kernel does not offer (1 GiB pages need the CPU flag pdpe1gb),
+    nodes that do not exist, and reservations that would leave less than O(min_free) free on a node.
+  - Pools to reserve at boot (see O(boot_time)) are not written; they come back as kernel arguments in
+    RV(kernel_args), for M(virtuned.libvirt.kernel_cmdline).
+  - Pools not listed in O(pages) are left as they are; a count of 0 releases a pool.
+author:
+  - virtuned.libvirt contributors
+options:
+  pages:
+    description: The pools wanted.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      size:
+        description: Page size (C(2M), C(1G), C(2048K); a bare number is KiB).
+        type: raw
+        required: true
+      count:
+        description: Number of pages; 0 releases the pool.
+        type: int
+        required: true
+      node:
+        description: NUMA node; without it the count is host-wide and the kernel spreads the pages over the nodes.
+        type: int
+  default_size:
+    description:
+      - The default hugepage size after the next boot (C(default_hugepagesz=) kernel argument).
+      - Without it the argument is not managed.
+    type: str
+  boot_time:
+    description:
+      - Which pools are also reserved at boot through kernel arguments.
+      - C(auto) reserves gigantic pages (above 4 MiB, for example 1 GiB) at boot only, and the others at run time.
+      - C(always) reserves every pool at boot, and the non-gigantic ones at run time as well.
+      - C(never) reserves every pool at run time only.
+    type: str
+    choices: [auto, always, never]
+    default: auto
+  allow_partial:
+    description: Keep what the kernel could allocate instead of failing when a pool stays short.
+    type: bool
+    default: false
+  min_free:
+    description:
+      - Memory that must stay free on every node after the reservation (C(1G), C(512M); a bare number is KiB).
+      - Host-wide requests are checked against the sum over the nodes.
+    type: str
+    default: 1G
+  timeout:
+    description: Seconds to keep retrying short pools.
+    type: int
+    default: 30
+  sysfs_root:
+    description: Directory laid out like C(/sys), for tests with a fake tree.
+    type: path
+    default: /sys
+  proc_root:
+    description: Directory laid out like C(/proc) (only C(meminfo) is read, for the current default page size).
+    type: path
+    default: /proc
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: 512 pages of 2 MiB on node 0, 4 pages of 1 GiB on each node at boot
+  virtuned.libvirt.hugepage_pools:
+    pages:
+      - {size: 2M, count: 512, node: 0}
+      - {size: 1G, count: 4, node: 0}
+      - {size: 1G, count: 4, node: 1}
+  register: pools
+
+- name: Hand the boot-time part to the bootloader
+  virtuned.libvirt.kernel_cmdline:
+    name: 90-virtuned-hugepages
+    args: "{{ pools.kernel_args }}"
+    keys: [default_hugepagesz, hugepagesz, hugepages]
+"""
+
+RETURN = r"""
+pools:
+  description: Every pool per node after the task (in check mode, as it is now).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{node: 0, size_kib: 2048, total: 512, free: 512, surplus: 0}]
+host_pools:
+  description: Every pool host-wide (sums over the nodes).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{size_kib: 2048, total: 512, free: 512, surplus: 0}]
+changes:
+  description: Pools written (or that would be in check mode), with the count before, requested and allocated.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{node: 0, size_kib: 2048, before: 0, requested: 512, allocated: 512}]
+short:
+  description: Pools left short (only with O(allow_partial)).
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+kernel_args:
+  description: Kernel arguments for the boot-time pools and O(default_size).
+  returned: always
+  type: list
+  elements: str
+  sample: [hugepagesz=1G, "hugepages=0:4,1:4"]
+boot_pools:
+  description: Run-time pools that a boot-time unit must write again after a reboot ({node, size_kib, count}).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{node: 0, size_kib: 2048, count: 512}]
+sysctl_nr_hugepages:
+  description: The host-wide count of the default page size, for C(vm.nr_hugepages) in sysctl.d (null when not asked).
+  returned: always
+  type: int
+  sample: 512
+default_size_kib:
+  description: The running kernel's default hugepage size.
+  returned: always
+  type: int
+  sample: 2048
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.hugepage_pools import (
+    SysfsPools, check_memory, describe_short, kernel_args, parse_requests, persistence, read_pools, reserve,
+    split_boot_time)
+from ansible_collections.virtuned.libvirt.plugins.module_utils.sizes import parse_size
+
+
+def running_default_size_kib(proc_root):
+    try:
+        with open(os.path.join(proc_root, "meminfo")) as handle:
+            for line in handle:
+                if line.startswith("Hugepagesize:"):
+                    return int(line.split()[1])
+    except (IOError, OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            pages=dict(type="list", elements="dict", default=[], options=dict(
+                size=dict(type="raw", required=True),
+                count=dict(type="int", required=True),
+                node=dict(type="int"),
+            )),
+            default_size=dict(type="str"),
+            boot_time=dict(type="str", choices=["auto", "always", "never"], default="auto"),
+            allow_partial=dict(type="bool", default=False),
+            min_free=dict(type="str", default="1G"),
+            timeout=dict(type="int", default=30),
+            sysfs_root=dict(type="path", default="/sys"),
+            proc_root=dict(type="path", default="/proc"),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    pools = SysfsPools(params["sysfs_root"])
+    try:
+        sizes, nodes = pools.sizes(), pools.nodes()
+        if not sizes:
+            raise TuningError("sysfs_root: %r is not valid: it offers no hugepage sizes (no kernel/mm/hugepages)"
+                              % params["sysfs_root"])
+        pages = [dict((k, v) for k, v in page.items() if v is not None) for page in params["pages"]]
+        requests = parse_requests(pages, sizes, nodes, "pages")
+        default_size_kib = None
+        if params["default_size"]:
+            default_size_kib = parse_requests([{"size": params["default_size"], "count": 0}], sizes, nodes,
+                                              "default_size")[0]["size_kib"]
+        min_free_kib = parse_size(params["min_free"], "min_free", default_unit="KiB") // 1024
+        runtime, boot = split_boot_time(requests, params["boot_time"])
+        check_memory(pools, runtime, boot, min_free_kib)
+        outcome = reserve(pools, runtime, check_mode=module.check_mode, allow_partial=params["allow_partial"],
+                          timeout=params["timeout"])
+        per_node, host = read_pools(pools)
+        running_default = running_default_size_kib(params["proc_root"])
+        result = dict(
+            changed=bool(outcome["changes"]),
+            pools=per_node,
+            host_pools=host,
+            changes=outcome["changes"],
+            short=outcome["short"],
+            kernel_args=kernel_args(boot, default_size_kib),
+            default_size_kib=running_default,
+        )
+        result.update(persistence(runtime, running_default))
+    except (TuningError, IOError, OSError) as exc:
+        module.fail_json(msg=str(exc))
+    for change in outcome["short"]:
+        module.warn("hugepages left short: %s" % describe_short(change))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
