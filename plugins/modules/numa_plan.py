@@ -1,0 +1,345 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: numa_plan
+short_description: Place guests on host NUMA nodes, cores and hugepages, and size the host for them
+version_added: 0.1.0
+description:
+  - Pure computation; changes nothing. From the host (M(virtuned.libvirt.host_info)'s RV(virtuned.libvirt.host_info#module:host))
+    and a list of guest requests, computes for each guest the exact options of the
+    M(virtuned.libvirt.cputune), numa, memory_backing, vcpus, cpu_model and iothreads modules that place it,
+    the hugepages and isolated CPUs the host needs, and a text map of who holds each host CPU.
+  - Deterministic (the same input in any order gives the same plan) and complete per guest (when a valid
+    placement of a guest exists next to the guests placed before it, it is found). Guests named in
+    O(existing) are placed first, so adding a guest keeps the others where they are.
+  - Every refusal names the host node and what was short (CPUs, whole cores, pages of a size, memory).
+  - The rules are in the collection's C(docs/numa_plan.md); profiles in C(docs/numa_profiles.md).
+author:
+  - virtuned.libvirt contributors
+requirements:
+  - libvirt-python (only when O(host) is left out)
+options:
+  host:
+    description:
+      - The host, as M(virtuned.libvirt.host_info) returns it. When left out, read through O(uri).
+    type: dict
+  uri:
+    description:
+      - libvirt URI to read the host from when O(host) is left out.
+      - Defaults to the E(LIBVIRT_DEFAULT_URI) environment variable, else C(qemu:///system).
+    type: str
+  guests:
+    description: Guest requests.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Guest name, unique in the list.
+        type: str
+        required: true
+      profile:
+        description:
+          - A named profile (V(dedicated), V(dedicated-isolated-emulator), V(realtime), V(nfv-hugepages),
+            V(shared-balanced)) that fills in the fields not given; V(name@version) picks a version.
+        type: str
+      vcpus:
+        description: Number of vCPUs.
+        type: int
+        required: true
+      memory:
+        description: Memory size (V(4G), V(512 MiB)); a bare number is KiB.
+        type: raw
+        required: true
+      cpu_policy:
+        description:
+          - V(dedicated) gives every vCPU a host CPU of its own; V(shared) lets vCPUs float over the shared
+            CPUs of their node; V(mixed) dedicates O(guests[].dedicated_vcpus) and shares the others.
+          - Default V(shared).
+        type: str
+        choices: [shared, dedicated, mixed]
+      dedicated_vcpus:
+        description: With V(mixed), the guest vCPUs (a set such as V(1-3)) that are dedicated.
+        type: raw
+      thread_policy:
+        description:
+          - V(prefer) fills whole host cores first; V(isolate) gives each vCPU a whole core and keeps its
+            siblings idle; V(require) puts guest vCPU pairs on host sibling pairs. Default V(prefer).
+        type: str
+        choices: [prefer, isolate, require]
+      emulator_threads:
+        description:
+          - V(share) pins the emulator to the guest's own vCPU CPUs (the shared CPUs for shared guests);
+            V(isolate) gives it a host CPU of its own on a core the vCPUs do not use. Default V(share).
+        type: str
+        choices: [share, isolate]
+      iothreads:
+        description: Number of I/O threads. Default 0.
+        type: int
+      iothread_policy:
+        description: As O(guests[].emulator_threads), for each I/O thread. Default V(share).
+        type: str
+        choices: [share, isolate]
+      numa_nodes:
+        description:
+          - Number of guest NUMA cells, each on its own host node; vCPUs and memory are split as evenly as
+            possible (5 vCPUs over 2 nodes is 3 + 2). Default is the fewest cells that fit.
+        type: int
+      cells:
+        description: Explicit guest cells instead of O(guests[].numa_nodes).
+        type: list
+        elements: dict
+        suboptions:
+          cpus:
+            description: Guest vCPU ids of the cell (a set such as V(0-2)).
+            type: raw
+          vcpus:
+            description: Number of vCPUs of the cell (the next ones), instead of O(guests[].cells[].cpus).
+            type: int
+          memory:
+            description: Memory of the cell; the cells add up to O(guests[].memory).
+            type: raw
+            required: true
+      page_size:
+        description:
+          - V(small) (base pages), V(large) (the largest hugepage size that fits), V(any) (hugepages, else
+            small pages), or a size such as V(2M) or V(1G). Default V(small).
+        type: str
+      realtime_vcpus:
+        description:
+          - Guest vCPUs that run under SCHED_FIFO priority 1 (a set such as V(1-3), or V(^0) for all but
+            vCPU 0). They must be dedicated.
+        type: raw
+      emulator_cell:
+        description: Guest cell whose host node takes the isolated emulator and I/O threads. Default 0.
+        type: int
+  existing:
+    description:
+      - Guests already on the host and what they hold. Their CPUs and memory are not given to others;
+        an entry named like a request is that guest's old placement, released and planned again first.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Guest name.
+        type: str
+        required: true
+      cpus:
+        description: Host CPUs the guest holds for itself (dedicated vCPUs, isolated emulator and I/O threads).
+        type: raw
+      memory:
+        description: Memory the guest takes per host node.
+        type: list
+        elements: dict
+        suboptions:
+          node:
+            description: Host node.
+            type: int
+            required: true
+          size:
+            description: Memory size on that node.
+            type: raw
+            required: true
+          page_size:
+            description: V(small), V(2M) or V(1G). Default V(small).
+            type: str
+      active:
+        description:
+          - Whether the guest runs, so that the host's free hugepage counts already leave its pages out.
+        type: bool
+        default: false
+  reserved_cpus:
+    description: Housekeeping CPUs (a CPU set) that no dedicated vCPU or isolated thread may use.
+    type: raw
+  strategy:
+    description:
+      - V(pack) fills the busiest node that fits first; V(spread) the emptiest. Multi-node guests take the
+        closest nodes first (smallest sum of distances).
+    type: str
+    choices: [pack, spread]
+    default: pack
+  reserve_hugepages:
+    description:
+      - When V(false), hugepage-backed memory must fit the free pages of each node.
+      - When V(true), pages lacking on a node may come out of its ordinary memory; RV(host_requirements)
+        then says how many pages to reserve. Use it to plan a host that has no pages yet.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+seealso:
+  - module: virtuned.libvirt.host_info
+"""
+
+EXAMPLES = r"""
+- name: Read the host
+  virtuned.libvirt.host_info:
+  register: hv
+
+- name: Plan two guests
+  virtuned.libvirt.numa_plan:
+    host: "{{ hv.host }}"
+    reserved_cpus: "0-1"
+    reserve_hugepages: true
+    guests:
+      - name: db1
+        profile: nfv-hugepages
+        vcpus: 8
+        memory: 16G
+      - name: web1
+        vcpus: 5
+        memory: 5G
+        cpu_policy: dedicated
+        numa_nodes: 2
+  register: placement
+
+- name: Show the map
+  ansible.builtin.debug:
+    msg: "{{ placement.map.splitlines() }}"
+"""
+
+RETURN = r"""
+plan:
+  description:
+    - One entry per guest, sorted by name. When RV(plan[].fits), the keys RV(plan[].cputune), RV(plan[].numa),
+      RV(plan[].memory_backing), RV(plan[].vcpus), RV(plan[].cpu_model) and (with I/O threads)
+      RV(plan[].iothreads) hold the exact options of the modules of those names.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Guest name.
+      type: str
+    fits:
+      description: Whether the guest was placed.
+      type: bool
+    reason:
+      description: Why it does not fit, naming the node and what was short; empty when it fits.
+      type: str
+    host_nodes:
+      description: Host node of each guest cell, in cell order.
+      type: list
+      elements: int
+    cputune:
+      description:
+        - C(vcpupin) (list of C(vcpu), C(cpuset)), C(emulatorpin), C(iothreadpin) (with I/O threads) and
+          C(vcpusched) (with real-time vCPUs, C(fifo) priority 1).
+      type: dict
+      sample:
+        vcpupin: [{vcpu: 0, cpuset: "2"}, {vcpu: 1, cpuset: "58"}]
+        emulatorpin: "2,58"
+    numa:
+      description: C(numatune) (C(memory) and C(memnodes), mode strict) and guest C(cells) (C(id), C(cpus), C(memory)).
+      type: dict
+    memory_backing:
+      description: C(hugepages) (list of C(size), C(nodeset) of guest cells) when hugepage-backed, else empty.
+      type: dict
+    vcpus:
+      description: C(maximum) and C(placement) (static).
+      type: dict
+    cpu_model:
+      description:
+        - C(topology) with C(sockets), C(dies), C(cores) and C(threads). Threads are the host siblings the
+          guest really uses; no guest socket straddles two guest cells.
+      type: dict
+    iothreads:
+      description: C(count), when the guest has I/O threads.
+      type: dict
+host_requirements:
+  description: What the host needs for the plan.
+  returned: success
+  type: dict
+  contains:
+    hugepages:
+      description:
+        - Pages per node and size that the placed and existing guests use together; each pool needs at least this many.
+      type: list
+      elements: dict
+      sample: [{node: 0, size: "2 MiB", count: 1536}]
+    isolated_cpus:
+      description: CPUs held by dedicated vCPUs and isolated threads (candidates for C(isolcpus=)), a CPU set.
+      type: str
+map:
+  description:
+    - Text picture of the host, per node and core; each CPU shows its holder (C(guest/v3) for a vCPU,
+      C(guest/emulator), C(guest/io1), C(guest/held) for an idle sibling under thread_policy isolate,
+      C(housekeeping), an existing guest's name, or C(.) when free or shared).
+  returned: success
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.host_source import read_host
+from ansible_collections.virtuned.libvirt.plugins.module_utils.libvirt_edge import default_uri, uri_secrets
+from ansible_collections.virtuned.libvirt.plugins.module_utils.numa_planner import plan
+
+CELL_SPEC = dict(cpus=dict(type="raw"), vcpus=dict(type="int"), memory=dict(type="raw", required=True))
+GUEST_SPEC = dict(
+    name=dict(type="str", required=True),
+    profile=dict(type="str"),
+    vcpus=dict(type="int", required=True),
+    memory=dict(type="raw", required=True),
+    cpu_policy=dict(type="str", choices=["shared", "dedicated", "mixed"]),
+    dedicated_vcpus=dict(type="raw"),
+    thread_policy=dict(type="str", choices=["prefer", "isolate", "require"]),
+    emulator_threads=dict(type="str", choices=["share", "isolate"]),
+    iothreads=dict(type="int"),
+    iothread_policy=dict(type="str", choices=["share", "isolate"]),
+    numa_nodes=dict(type="int"),
+    cells=dict(type="list", elements="dict", options=CELL_SPEC),
+    page_size=dict(type="str"),
+    realtime_vcpus=dict(type="raw"),
+    emulator_cell=dict(type="int"),
+)
+EXISTING_MEMORY_SPEC = dict(node=dict(type="int", required=True), size=dict(type="raw", required=True),
+                            page_size=dict(type="str"))
+EXISTING_SPEC = dict(
+    name=dict(type="str", required=True),
+    cpus=dict(type="raw"),
+    memory=dict(type="list", elements="dict", options=EXISTING_MEMORY_SPEC),
+    active=dict(type="bool", default=False),
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            host=dict(type="dict"),
+            uri=dict(type="str"),
+            guests=dict(type="list", elements="dict", required=True, options=GUEST_SPEC),
+            existing=dict(type="list", elements="dict", default=[], options=EXISTING_SPEC),
+            reserved_cpus=dict(type="raw"),
+            strategy=dict(type="str", choices=["pack", "spread"], default="pack"),
+            reserve_hugepages=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    uri = params["uri"] or default_uri()
+    for secret in uri_secrets(uri):
+        module.no_log_values.add(secret)
+    try:
+        host = params["host"] if params["host"] is not None else read_host(uri=uri)
+        result = plan(host, params["guests"], existing=params["existing"], reserved_cpus=params["reserved_cpus"],
+                      strategy=params["strategy"], reserve_hugepages=params["reserve_hugepages"])
+    except TuningError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
