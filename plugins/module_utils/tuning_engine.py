@@ -109,11 +109,16 @@ class Area:
         return self._validate(target, ctx) or []
 
     def present(self, values):
-        """Canonical values to the shape of the module's options (for ``gathered``)."""
+        """Canonical values to the shape of the module's options (for ``gathered``).
+
+        Empty lists are left out, except for fields whose ``empty_is_value`` is true
+        (an empty list that means something, such as <hugepages/> with no page size).
+        """
         out = {}
         for f in self.fields:
             shown = f.present(values.get(f.name))
-            if shown is None or (isinstance(shown, list) and not shown) or (f.default is False and shown is False):
+            if shown is None or (f.default is False and shown is False) or (
+                    isinstance(shown, list) and not shown and not getattr(f, "empty_is_value", False)):
                 continue
             out[f.name] = shown
         return out
@@ -139,6 +144,8 @@ class DomainContext:
 
     def __init__(self, root, host_cpus=None, hypervisor=None, connected=False, loaders=None):
         self.root, self.host_cpus, self.hypervisor = root, host_cpus, hypervisor
+        # The running guest's XML root while live operations are planned (plan_live), else None.
+        self.live_root = None
         self.connected = connected
         # name -> callable; what the host says is fetched only when a rule asks (see libvirt edge)
         self._loaders, self._cache = dict(loaders or {}), {}
@@ -260,6 +267,7 @@ def plan_live(results, live_root, ctx):
     whose new value waits for the next boot.
     """
     ops, pending = [], []
+    ctx.live_root = live_root
     for result in results:
         if result.state == "gathered":
             continue
@@ -271,7 +279,10 @@ def plan_live(results, live_root, ctx):
                 pending.append("%s.%s" % (area.name, name))
                 continue
             try:
-                ops.extend(handler(live_values.get(name), result.target.get(name), ctx))
+                for op in handler(live_values.get(name), result.target.get(name), ctx):
+                    # options applied together (memtune's hard and swap limits) may plan the same call
+                    if op not in ops:
+                        ops.append(op)
             except NotLive as exc:
                 pending.append("%s.%s%s" % (area.name, name, (" (%s)" % exc) if str(exc) else ""))
     return ops, bool(pending), pending
