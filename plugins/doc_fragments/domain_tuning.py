@@ -61,7 +61,7 @@ options:
     type: path
 notes:
   - Check mode runs the same code as a real run and skips only the define and the live calls,
-    so RV(changed) is the same in both.
+    so C(changed) is the same in both.
   - With C(--diff), the area's persistent XML is shown before and after.
   - The persistent (inactive) definition is compared after normalising both sides
     (CPU sets, sizes and units, booleans, element order, defaults libvirt fills in).
@@ -71,7 +71,9 @@ requirements:
   - libvirt-python (not needed with O(xml))
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 '''

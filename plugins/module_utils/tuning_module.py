@@ -17,7 +17,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.libvirt_edge import (
-    LibvirtEdge, default_uri, redact_uri, uri_secrets,
+    LibvirtEdge, default_uri, uri_secrets,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import (
     STATES, DomainContext, converge, plan_live,
@@ -96,7 +96,7 @@ def _run_offline(module, requests):
     outcome = _Outcome()
     root = parse_domain(module.params["xml"], "xml")
     original = to_document(root)
-    outcome.results = converge(root, requests, lambda r: DomainContext(r))
+    outcome.results = converge(root, requests, DomainContext)
     outcome.xml = to_document(root)
     if any(r.changed for r in outcome.results) and module.params["backup"] and not module.check_mode:
         outcome.backup_file = _write_backup(module, original, root)
@@ -118,7 +118,7 @@ def _run_connected(module, requests):
             return DomainContext(root, host_cpus=host_cpus, hypervisor=hypervisor, connected=True,
                                  loaders=host_loaders(edge, root))
 
-        gathering = all(state == "gathered" for _, _, state in requests)
+        gathering = all(request[2] == "gathered" for request in requests)
         with _maybe_lock(edge, dom, gathering or module.check_mode):
             for _attempt in range(DEFINE_ATTEMPTS):
                 original = edge.persistent_xml(dom)

@@ -19,7 +19,7 @@ description:
     schedulers, C(cachetune) and C(memorytune) wait for the next boot (RV(restart_required)).
   - I/O thread pinning lives here; the I/O threads themselves are managed by M(virtuned.libvirt.iothreads).
 author:
-  - virtuned.libvirt contributors
+  - virtuned.libvirt contributors (@virtuned)
 extends_documentation_fragment:
   - virtuned.libvirt.domain_tuning
 options:

@@ -79,7 +79,7 @@ def run_playbook(playbook, extra_vars=None, check=False, diff=True):
         cmd.append("--check")
     if diff:
         cmd.append("--diff")
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=os.path.join(ROOT, "tests"))
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=os.path.join(ROOT, "tests"), check=False)
     try:
         data = json.loads(proc.stdout)
     except ValueError:

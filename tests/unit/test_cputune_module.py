@@ -3,8 +3,6 @@
 import os
 import stat
 
-import pytest
-
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.cputune import AREA
 from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_domain
 

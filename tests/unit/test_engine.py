@@ -71,7 +71,7 @@ def test_replaced_makes_the_area_exactly_what_is_given():
 
 
 def test_deleted_with_items_removes_only_those():
-    result, root = run(TUNED, state="deleted", vcpupin=[{"vcpu": 0, "cpuset": "0"}], shares=1)
+    result, _root = run(TUNED, state="deleted", vcpupin=[{"vcpu": 0, "cpuset": "0"}], shares=1)
     assert AREA.present(result.target) == {
         "vcpupin": [{"vcpu": 1, "cpuset": "3"}], "emulatorpin": "0-1",
         "vcpusched": [{"vcpus": "0-1", "scheduler": "fifo", "priority": 10}]}
@@ -86,7 +86,7 @@ def test_deleted_without_options_removes_the_element_and_keeps_everything_else()
 
 
 def test_untouched_elements_stay_as_they_were():
-    _, root = run(TUNED, shares=2048)
+    _result, root = run(TUNED, shares=2048)
     before, after = parse_domain(TUNED), root
     for tag in ("name", "uuid", "memory", "vcpu", "iothreads", "os", "devices"):
         assert to_document(after.find(tag)) == to_document(before.find(tag))
@@ -95,7 +95,7 @@ def test_untouched_elements_stay_as_they_were():
 
 def test_new_cputune_goes_to_libvirts_place_in_the_domain():
     xml = fixture_text("guest-minimal.xml")
-    _, root = run(xml, emulatorpin="1")
+    _result, root = run(xml, emulatorpin="1")
     assert [child.tag for child in root] == [
         "name", "memory", "vcpu", "iothreads", "cputune", "os", "features", "cpu", "devices"]
 
@@ -142,7 +142,7 @@ def test_live_plan_for_pins_and_scheduler():
 
 def test_live_plan_unpins_removed_vcpupin_to_all_cpus():
     result, root = run(TUNED, state="deleted", vcpupin=[{"vcpu": 1, "cpuset": "3"}])
-    ops, restart, _ = plan_live([result], parse_domain(TUNED), DomainContext(root))
+    ops, restart, _pending = plan_live([result], parse_domain(TUNED), DomainContext(root))
     assert [op.text for op in ops] == ["pin vCPU 1 to all host CPUs"]
     assert restart is False
 
@@ -158,9 +158,9 @@ sched = st.sampled_from([None, 1024, 2, 262144])
 def test_gathered_then_replaced_changes_nothing(vcpupin, emulator, shares, period):
     options = {"vcpupin": [{"vcpu": v, "cpuset": format_cpuset(c)} for v, c in vcpupin] or None,
                "emulatorpin": format_cpuset(emulator) if emulator else None, "shares": shares, "period": period}
-    _, root = run(TUNED, state="replaced", **options)
+    _result, root = run(TUNED, state="replaced", **options)
     xml = to_document(root)
-    gathered, _ = run(xml, state="gathered")
+    gathered, _root = run(xml, state="gathered")
     shown = AREA.present(gathered.current)
     again, root2 = run(xml, state="replaced", **shown)
     assert not again.changed

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Everything `make test` runs: unit and integration tests (pytest), module docs, ansible-lint,
+# ansible-test sanity and the molecule scenarios. Ends with one "N passed, N failed" line.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+venv="$root/.venv/bin"
+passed=0
+failed=0
+failures=()
+
+step() {  # step NAME COMMAND...: run a check, count it
+  local name=$1
+  shift
+  echo "=== $name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+  fi
+}
+
+# pytest counts its own tests; its summary line is read by CI too.
+echo "=== pytest (unit and integration, real guests on qemu:///system)"
+"$venv/python" -m pytest -q -p no:randomly tests/unit tests/integration 2>&1 | tee "$root/.build/pytest.log"
+pytest_rc=${PIPESTATUS[0]}
+summary=$(tail -n 1 "$root/.build/pytest.log")
+py_passed=$(grep -Eo '[0-9]+ passed' <<<"$summary" | grep -Eo '[0-9]+' || echo 0)
+py_failed=$(grep -Eo '[0-9]+ (failed|error|errors)' <<<"$summary" | grep -Eo '[0-9]+' | paste -sd+ | bc 2>/dev/null || echo 0)
+[ "$pytest_rc" = 0 ] || [ "${py_failed:-0}" != 0 ] || py_failed=1
+passed=$((passed + ${py_passed:-0}))
+failed=$((failed + ${py_failed:-0}))
+[ "$pytest_rc" = 0 ] || failures+=("pytest")
+
+docs_render() {
+  local module ok=0
+  for module in plugins/modules/*.py; do
+    module=$(basename "$module" .py)
+    "$venv/ansible-doc" -t module "virtuned.libvirt.$module" >/dev/null || { echo "ansible-doc failed for $module"; ok=1; }
+  done
+  return $ok
+}
+step "ansible-doc renders every module" docs_render
+step "ansible-lint (production profile)" "$venv/ansible-lint" --profile production --offline -q
+step "ansible-test sanity (no ignores)" bash tests/sanity.sh
+if [ -x tests/molecule/run.sh ] || [ -f tests/molecule/run.sh ]; then
+  step "molecule scenarios" bash tests/molecule/run.sh
+fi
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+  echo "failed: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ] && [ ${#failures[@]} = 0 ]
