@@ -27,7 +27,8 @@ echo "=== pytest (unit and integration, real guests on qemu:///system)"
 pytest_rc=${PIPESTATUS[0]}
 summary=$(tail -n 1 "$root/.build/pytest.log")
 py_passed=$(grep -Eo '[0-9]+ passed' <<<"$summary" | grep -Eo '[0-9]+' || echo 0)
-py_failed=$(grep -Eo '[0-9]+ (failed|error|errors)' <<<"$summary" | grep -Eo '[0-9]+' | paste -sd+ | bc 2>/dev/null || echo 0)
+py_failed=0
+for n in $(grep -Eo '[0-9]+ (failed|error|errors)' <<<"$summary" | grep -Eo '^[0-9]+'); do py_failed=$((py_failed + n)); done
 [ "$pytest_rc" = 0 ] || [ "${py_failed:-0}" != 0 ] || py_failed=1
 passed=$((passed + ${py_passed:-0}))
 failed=$((failed + ${py_failed:-0}))
