@@ -141,6 +141,11 @@ class LibvirtEdge:
         return self._call("reading domain capabilities", self.conn.getDomainCapabilities,
                           emulator, arch, machine, virttype, 0)
 
+    def lib_version(self):
+        """The libvirt version of the daemon, as (major, minor, micro)."""
+        number = self._call("reading the libvirt version", self.conn.getLibVersion)
+        return (number // 1000000, number // 1000 % 1000, number % 1000)
+
     def free_pages(self, size_kib):
         """Free pages of ``size_kib`` per host NUMA node: {node: count}."""
         info = self._call("reading host node info", self.conn.getInfo)

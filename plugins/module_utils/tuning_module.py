@@ -181,7 +181,11 @@ def host_loaders(edge, root):
     def free_pages(size_kib):
         return edge.free_pages(size_kib)
 
-    return {"capabilities": capabilities, "domain_capabilities": domain_capabilities, "free_pages": free_pages}
+    def lib_version():
+        return edge.lib_version()
+
+    return {"capabilities": capabilities, "domain_capabilities": domain_capabilities, "free_pages": free_pages,
+            "lib_version": lib_version}
 
 
 class _NoLock:

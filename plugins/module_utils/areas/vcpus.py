@@ -1,0 +1,344 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The vcpus area: <vcpu> (maximum, current, placement, cpuset) and <vcpus> (per-vCPU state).
+
+Canonical form (what is compared):
+- ``current`` is None when every vCPU is enabled (libvirt leaves the attribute out then);
+- ``vcpus`` is empty when the domain has no <vcpus> list, else it holds every id
+  0..maximum-1 with enabled and hotpluggable filled in the way libvirt fills them
+  (an enabled vCPU without a value is not hotpluggable, a disabled one is).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.cpuset import format_cpuset, parse_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError, option_error
+from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import (
+    Area, DomainContext, LiveOp, NotLive,
+)
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import (
+    Attr, Bool, CpuSet, Enum, Field, Int, Items, Text,
+)
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import find_path
+
+
+class RequestOnly(Field):
+    """An option that steers the change but is not stored in the XML (reads as None)."""
+
+    def __init__(self, name, elements, **kwargs):
+        super().__init__(name, None, **kwargs)
+        self.elements = elements
+
+    def doc_type(self):
+        return "list"
+
+    def argspec(self):
+        spec = super().argspec()
+        spec["elements"] = self.elements.doc_type
+        return spec
+
+    def normalise(self, value, option):
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise option_error(option, value, "expected a list")
+        return sorted({self.elements.parse(v, "%s[%d]" % (option, i)) for i, v in enumerate(value)})
+
+    def read(self, context):
+        return None
+
+    def write(self, context, value):
+        return None
+
+    def canon(self, value):
+        return None  # never a difference of its own: it acts through the other options
+
+    def merge(self, current, desired):
+        return desired
+
+
+FIELDS = [
+    Text("maximum", "vcpu", Int(1)),
+    Attr("current", "current", Int(1), path="vcpu"),
+    Attr("placement", "placement", Enum("static", "auto"), path="vcpu", default="static"),
+    Attr("cpuset", "cpuset", CpuSet(), path="vcpu"),
+    Items("vcpus", "vcpus/vcpu", [
+        Attr("id", "id", Int(0)),
+        Attr("enabled", "enabled", Bool()),
+        Attr("hotpluggable", "hotpluggable", Bool()),
+        Attr("order", "order", Int(1)),
+    ], key="id"),
+    RequestOnly("enable_cells", Int(0)),
+]
+
+
+class VcpusArea(Area):
+    """The generic area, plus the bookkeeping that keeps <vcpu current> and <vcpus> consistent."""
+
+    def read(self, root):
+        values = super().read(root)
+        maximum = values["maximum"] if isinstance(values["maximum"], int) else None
+        if values["current"] == maximum:
+            values["current"] = None
+        # not an option: the guest NUMA cells, for enable_cells (engine code ignores unknown keys)
+        values["_cells"] = DomainContext(root).numa_cells()
+        return values
+
+    def target(self, current, desired, state):
+        if state == "deleted" and desired.get("maximum") is not None:
+            raise TuningError("maximum: cannot be deleted: libvirt requires a vCPU count (set another value)")
+        if desired.get("enable_cells") is not None and state == "deleted":
+            raise TuningError("enable_cells: not valid with state deleted (use merged or replaced)")
+        result = super().target(current, desired, state)
+        if state == "deleted" and desired.get("vcpus") is not None:
+            # Without <vcpus>, libvirt enables the first `current` vCPUs again.
+            result["vcpus"] = []
+        if desired.get("current") is None and isinstance(result["current"], int) and isinstance(
+                result["maximum"], int) and result["current"] > result["maximum"]:
+            result["current"] = None  # a lower maximum takes the count down with it, as virsh setvcpus does
+        result = _settle(current, desired, result, state)
+        result["enable_cells"] = None  # acted on above; nothing of its own to keep
+        return result
+
+
+def _online(values):
+    """The enabled vCPU ids of canonical ``values``."""
+    maximum = values["maximum"] if isinstance(values["maximum"], int) else 1
+    if values.get("vcpus"):
+        return {item["id"] for item in values["vcpus"] if item.get("enabled")}
+    count = values["current"] if values["current"] is not None else maximum
+    return set(range(count))
+
+
+def _settle(current, desired, target, state):
+    """Make current, the per-vCPU list and enable_cells agree (see the module notes)."""
+    maximum = target["maximum"] if isinstance(target["maximum"], int) else 1
+    if target["current"] is not None and target["current"] > maximum:
+        raise TuningError("current: %d is not valid: it is above maximum %d (raise maximum or lower current)"
+                          % (target["current"], maximum))
+    given_list = desired.get("vcpus") or []
+    for index, item in enumerate(given_list):
+        if item["id"] >= maximum:
+            raise TuningError("vcpus[%d].id: %d is not valid: the guest has %d vCPUs (0-%d)"
+                              % (index, item["id"], maximum, maximum - 1))
+    explicit = {item["id"]: item["enabled"] for item in given_list if item.get("enabled") is not None}
+    cells = desired.get("enable_cells")
+    if cells is not None:
+        explicit = _cell_states(cells, current.get("_cells") or {}, maximum, explicit)
+    if not target["vcpus"] and cells is None:
+        if target["current"] == maximum:
+            target["current"] = None
+        return target
+
+    # Inherited states: what the XML says now (merged), nothing (replaced).
+    inherited = {}
+    if state != "replaced":
+        if current.get("vcpus"):
+            inherited = {item["id"]: bool(item.get("enabled")) for item in current["vcpus"]}
+        elif isinstance(current["maximum"], int):
+            online = _online(current)
+            inherited = {i: i in online for i in range(current["maximum"])}
+    wanted = desired.get("current")
+    if wanted is None and state == "merged" and not explicit:
+        wanted = target["current"] if target["current"] is not None else maximum
+    default = wanted is None  # new ids: enabled unless a count is asked for (then filled below)
+    states = {i: explicit.get(i, inherited.get(i, default)) for i in range(maximum)}
+    if wanted is not None:
+        _fill_to(states, wanted, set(explicit), maximum)
+    previous = {item["id"]: item for item in (current.get("vcpus") or [])}
+    given = {item["id"]: item for item in given_list}
+    items = []
+    for i in range(maximum):
+        mine, old = given.get(i, {}), previous.get(i, {})
+        old_hot = old.get("hotpluggable")
+        if old_hot is None and i in inherited:
+            old_hot = not inherited[i]  # what libvirt fills in for the vCPUs it holds now
+        hotpluggable = mine.get("hotpluggable")
+        if hotpluggable is None and old_hot is not None and not (old_hot is False and not states[i]):
+            # a vCPU keeps its hot-plug nature when it is plugged or unplugged (as libvirt does live)
+            hotpluggable = old_hot
+        if hotpluggable is None:
+            # libvirt's own default; a disabled vCPU must be hotpluggable
+            hotpluggable = not states[i]
+        order = mine.get("order") if mine.get("order") is not None else old.get("order")
+        items.append({"id": i, "enabled": states[i], "hotpluggable": hotpluggable, "order": order})
+    enabled = sum(1 for item in items if item["enabled"])
+    target["vcpus"] = items
+    target["current"] = None if enabled == maximum else enabled
+    return target
+
+
+def _cell_states(cells, numa, maximum, explicit):
+    if not numa:
+        raise TuningError("enable_cells: %s is not valid: the guest has no NUMA cells (<cpu><numa>); "
+                          "define them with the numa module first" % cells)
+    unknown = [c for c in cells if c not in numa]
+    if unknown:
+        raise TuningError("enable_cells: %s is not valid: the guest has no NUMA cell %s (cells: %s)"
+                          % (cells, ", ".join(str(c) for c in unknown), ", ".join(str(c) for c in sorted(numa))))
+    wanted = set()
+    for cell in cells:
+        wanted |= set(numa[cell]["cpus"])
+    if 0 not in wanted:
+        owner = [c for c in sorted(numa) if 0 in numa[c]["cpus"]]
+        raise TuningError("enable_cells: %s is not valid: vCPU 0 (in cell %s) cannot be disabled; include that cell"
+                          % (cells, owner[0] if owner else "none"))
+    states = {i: i in wanted for i in range(maximum)}
+    clash = [i for i, on in explicit.items() if states.get(i) != on]
+    if clash:
+        raise TuningError("vcpus: enabled states for vCPUs %s contradict enable_cells %s; give one or the other"
+                          % (format_cpuset(clash), cells))
+    return states
+
+
+def _fill_to(states, wanted, fixed, maximum):
+    """Enable or disable vCPUs the task did not name until ``wanted`` are enabled."""
+    count = sum(1 for on in states.values() if on)
+    for i in range(maximum):  # lowest ids first, as libvirt's setvcpus does
+        if count >= wanted:
+            break
+        if not states[i] and i not in fixed:
+            states[i], count = True, count + 1
+    for i in reversed(range(1, maximum)):  # highest ids leave first; vCPU 0 never does
+        if count <= wanted:
+            break
+        if states[i] and i not in fixed:
+            states[i], count = False, count - 1
+    if count != wanted:
+        raise TuningError("vcpus: the enabled vCPUs (%s) do not add up to current %d; enable or disable "
+                          "vCPUs so that %d are enabled, or change current"
+                          % (format_cpuset([i for i in states if states[i]]) or "none", wanted, wanted))
+
+
+def _topology_product(root):
+    topo = find_path(root, "cpu/topology")
+    if topo is None:
+        return None, None
+    product, parts = 1, []
+    for name in ("sockets", "dies", "clusters", "cores", "threads"):
+        value = topo.get(name)
+        if value is None:
+            continue
+        try:
+            product *= int(value)
+        except ValueError:
+            return None, None
+        parts.append("%s %s" % (name, value))
+    return product, " x ".join(parts)
+
+
+def validate(target, ctx):
+    """Rules on the final XML: vCPU 0, topology, and the areas that name vCPU ids."""
+    maximum = target["maximum"] if isinstance(target["maximum"], int) else 1
+    for item in target["vcpus"] or []:
+        if item["id"] == 0 and not item["enabled"]:
+            raise TuningError("vcpus: disabling vCPU 0 is not valid: vCPU 0 must stay enabled")
+        if item["id"] == 0 and item["hotpluggable"]:
+            raise TuningError("vcpus: vCPU 0 with hotpluggable true is not valid: vCPU 0 cannot be unplugged")
+        if not item["enabled"] and item["hotpluggable"] is False:
+            raise TuningError("vcpus: vCPU %d disabled and not hotpluggable is not valid: a disabled vCPU "
+                              "must be hotpluggable" % item["id"])
+    if target["placement"] == "auto" and target["cpuset"] is not None:
+        raise TuningError("cpuset: %r is not valid with placement auto (libvirt then ignores cpuset and asks "
+                          "numad); drop cpuset or use placement static" % target["cpuset"])
+    ctx.check_host_cpus("cpuset", target["cpuset"])
+    product, text = _topology_product(ctx.root)
+    if product is not None and product != maximum:
+        raise TuningError("maximum: %d does not match the CPU topology (%s = %d vCPUs); set maximum to %d or "
+                          "change cpu_model.topology" % (maximum, text, product, product))
+    _check_other_areas(ctx.root, maximum)
+    return []
+
+
+def _check_other_areas(root, maximum):
+    """Refuse a maximum that leaves other areas naming vCPUs the guest no longer has."""
+    last = maximum - 1
+    for pin in root.findall("cputune/vcpupin"):
+        vcpu = pin.get("vcpu", "")
+        if vcpu.isdigit() and int(vcpu) > last:
+            raise TuningError("maximum: %d leaves cputune.vcpupin pinning vCPU %s, which the guest would not have "
+                              "(vCPUs 0-%d); change cputune first" % (maximum, vcpu, last))
+    for tag, option in (("vcpusched", "vcpusched"), ("cachetune", "cachetune"), ("memorytune", "memorytune")):
+        for elem in root.findall("cputune/" + tag):
+            _check_set(elem.get("vcpus"), maximum, "cputune.%s" % option, "change cputune first")
+    for cell in root.findall("cpu/numa/cell"):
+        _check_set(cell.get("cpus"), maximum, "numa cell %s" % cell.get("id", "?"), "change numa first")
+
+
+def _check_set(text, maximum, owner, advice):
+    if not text:
+        return
+    try:
+        ids = parse_cpuset(text, owner)
+    except TuningError:
+        return
+    outside = {i for i in ids if i >= maximum}
+    if outside:
+        raise TuningError("maximum: %d leaves %s naming vCPUs %s, which the guest would not have (vCPUs 0-%d); %s"
+                          % (maximum, owner, format_cpuset(outside), maximum - 1, advice))
+
+
+# --------------------------------------------------------------------------- live
+
+def _live_max(ctx):
+    return ctx.live_root is not None and _int(find_path(ctx.live_root, "vcpu"))
+
+
+def _int(elem):
+    try:
+        return int((elem.text or "").strip())
+    except (AttributeError, ValueError):
+        return None
+
+
+def live_maximum(live, target, ctx):
+    raise NotLive("the maximum number of vCPUs changes at the next boot")
+
+
+def live_current(live, target, ctx):
+    if find_path(ctx.root, "vcpus") is not None:
+        return []  # the per-vCPU handler enables and disables exact ids
+    live_max = _live_max(ctx) or 0
+    count = target if target is not None else _int(find_path(ctx.root, "vcpu")) or 1
+    if count > live_max:
+        raise NotLive("%d vCPUs need the new maximum, which applies at the next boot" % count)
+    return [LiveOp("set_vcpus", (count,), "set the number of vCPUs to %d" % count)]
+
+
+def live_vcpus(live, target, ctx):
+    if not target:
+        return []
+    live_root = ctx.live_root
+    live_values = AREA.read(live_root)
+    live_on = _online(live_values)
+    live_max = live_values["maximum"] if isinstance(live_values["maximum"], int) else 1
+    target_on = {item["id"] for item in target if item["enabled"]}
+    plugs = sorted(target_on - live_on)
+    unplugs = sorted(live_on - target_on)
+    beyond = [i for i in plugs if i >= live_max]
+    if beyond:
+        raise NotLive("vCPUs %s need the new maximum, which applies at the next boot" % format_cpuset(beyond))
+    live_hot = {item["id"]: item.get("hotpluggable") for item in live or []}
+    fixed = [i for i in unplugs if live_hot.get(i) is not True]  # no live list: all were plugged at boot
+    if fixed:
+        raise NotLive("vCPUs %s were plugged at boot and cannot be unplugged from the running guest"
+                      % format_cpuset(fixed))
+    # Only a vCPU that must become unpluggable waits for a boot; one plugged live is
+    # hotpluggable until then and a boot vCPU afterwards, which changes nothing for the guest.
+    changed_hot = [item["id"] for item in target if item["hotpluggable"] and live_hot.get(item["id"]) is False]
+    ops = []
+    if unplugs:
+        ops.append(LiveOp("set_vcpu", (format_cpuset(unplugs), False), "disable vCPUs %s" % format_cpuset(unplugs)))
+    if plugs:
+        ops.append(LiveOp("set_vcpu", (format_cpuset(plugs), True), "enable vCPUs %s" % format_cpuset(plugs)))
+    if changed_hot and not ops:
+        raise NotLive("hotpluggable of vCPUs %s changes at the next boot" % format_cpuset(changed_hot))
+    return ops
+
+
+LIVE = {"maximum": live_maximum, "current": live_current, "vcpus": live_vcpus}
+
+
+AREA = VcpusArea("vcpus", FIELDS, diff_paths=["vcpu", "vcpus"], validate=validate, live=LIVE,
+                 keep=("maximum",), description="vCPUs: <vcpu> and <vcpus>")
