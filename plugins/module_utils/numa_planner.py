@@ -584,8 +584,8 @@ def place_guest(host, state, req, strategy):
             continue
         layouts = _cell_layouts(req, k, host)
         if not layouts:
-            reasons.append("%d vCPUs cannot be split over %d cells in whole %d-thread cores"
-                           % (req["vcpus"], k, host.threads))
+            reasons.append("thread_policy require: %d vCPUs do not make whole %d-thread cores in each of %d cells"
+                           % (req["vcpus"], host.threads, k))
             continue
         pages = _page_candidates(req, host, state)
         if not pages:
