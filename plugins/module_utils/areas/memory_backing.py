@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The memory_backing area: <memoryBacking> (hugepages, locking, sharing, source and allocation)."""
+
+from __future__ import annotations
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.cpuset import format_cpuset, parse_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.guest_memory import (
+    guest_cells, host_page_sizes, memory_bytes,
+)
+from ansible_collections.virtuned.libvirt.plugins.module_utils.sizes import format_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import (
+    Attr, AttrSize, CpuSet, Enum, Flag, Group, Int, Items,
+)
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import ensure_path, find_path, remove_element
+
+SMALLEST_PAGE = 4096
+
+
+class HugePages(Items):
+    """<hugepages> with its <page> list. None: no hugepages; []: the host's default hugepage size."""
+
+    empty_is_value = True
+
+    def __init__(self, name, path, fields, **kwargs):
+        super().__init__(name, path + "/page", fields, **kwargs)
+        self.element = path
+
+    def read(self, context):
+        if find_path(context, self.element) is None:
+            return None
+        return super().read(context)
+
+    def canon(self, value):
+        return None if value is None else super().canon(value)
+
+    def delete(self, current, given):
+        if not given:
+            return None
+        gone = [super(HugePages, self).canon([item]) for item in given]
+        left = [item for item in (current or []) if super(HugePages, self).canon([item]) not in gone]
+        return left or None
+
+    def is_empty_value(self, value):
+        return value is None
+
+    def write(self, context, value):
+        elem = find_path(context, self.element)
+        if value is None:
+            if elem is not None:
+                remove_element(elem, stop=context)
+            return
+        elem = elem if elem is not None else ensure_path(context, self.element)
+        for page in elem.findall("page"):
+            elem.remove(page)
+        if not len(elem):
+            elem.text = None  # <hugepages/>, not the indentation the pages left behind
+        if value:
+            super().write(context, value)
+
+    def present(self, value):
+        return None if value is None else super().present(value)
+
+
+FIELDS = [
+    HugePages("hugepages", "memoryBacking/hugepages", [
+        AttrSize("size", default_unit="KiB", required=True),
+        Attr("nodeset", "nodeset", CpuSet()),
+    ]),
+    Flag("nosharepages", "memoryBacking/nosharepages"),
+    Flag("locked", "memoryBacking/locked"),
+    Attr("source", "type", Enum("file", "anonymous", "memfd"), path="memoryBacking/source"),
+    Attr("access", "mode", Enum("shared", "private"), path="memoryBacking/access"),
+    Group("allocation", "memoryBacking/allocation", [
+        Attr("mode", "mode", Enum("immediate", "ondemand")),
+        Attr("threads", "threads", Int(1)),
+    ]),
+    Flag("discard", "memoryBacking/discard"),
+]
+
+
+def _page_for(pages, cell):
+    """The page size (bytes) backing guest cell ``cell`` (None: the whole guest), and its item index."""
+    fallback = None
+    for index, page in enumerate(pages):
+        if page.get("nodeset") is None:
+            fallback = fallback or (index, page["size"])
+        elif cell is not None and cell in parse_cpuset(page["nodeset"], "hugepages[%d].nodeset" % index):
+            return index, page["size"]
+    return fallback or (None, None)
+
+
+def validate(target, ctx):
+    """Page sizes, the guest's memory and cells, and (when connected) the host's pools."""
+    warnings = []
+    pages = target["hugepages"] or []
+    cells = guest_cells(ctx.root)
+    host_sizes = host_page_sizes(ctx.host("capabilities")) if pages else set()
+    for index, page in enumerate(pages):
+        size = page["size"]
+        if size < SMALLEST_PAGE or size & (size - 1):
+            raise TuningError("hugepages[%d].size: %r is not valid: a page size is a power of two of at least 4 KiB"
+                              % (index, format_size(size) if isinstance(size, int) else size))
+        if host_sizes and size // 1024 not in host_sizes:
+            raise TuningError("hugepages[%d].size: %r is not valid: this host has no pool of %s pages "
+                              "(its page sizes: %s)" % (index, format_size(size), format_size(size),
+                                                        ", ".join(format_size(s * 1024) for s in sorted(host_sizes))))
+        if page.get("nodeset") is not None:
+            named = parse_cpuset(page["nodeset"], "hugepages[%d].nodeset" % index)
+            missing = named - set(cells)
+            if missing:
+                have = ("cells %s" % format_cpuset(cells)) if cells else "no NUMA cells (see the numa module)"
+                raise TuningError("hugepages[%d].nodeset: %r names guest NUMA cells %s, but the guest has %s"
+                                  % (index, page["nodeset"], format_cpuset(missing), have))
+    # each part of the guest's memory must be a whole number of its pages
+    needed = {}
+    parts = [(cell, "guest NUMA cell %d's memory" % cell, cells[cell]["memory"]) for cell in sorted(cells)] \
+        if cells else [(None, "the guest's memory", memory_bytes(ctx.root))]
+    for cell, what, amount in parts:
+        index, size = _page_for(pages, cell)
+        if size is None or amount is None:
+            continue
+        if amount % size:
+            raise TuningError("hugepages[%d].size: %r is not valid: %s (%s) is not a multiple of it"
+                              % (index, format_size(size), what, format_size(amount)))
+        needed[size] = needed.get(size, 0) + amount // size
+    for size in sorted(needed):
+        free = ctx.host("free_pages", size // 1024)
+        if not free:  # offline, or a driver that does not report free pages
+            continue
+        total = sum(free.values())
+        if total < needed[size]:
+            warnings.append("hugepages: the guest needs %d pages of %s but the host has %d free now (%s); it will "
+                            "not start until more are reserved (vm.nr_hugepages or virtuned.libvirt.hugepage_pools)"
+                            % (needed[size], format_size(size), total,
+                               ", ".join("node %d: %d" % (node, free[node]) for node in sorted(free))))
+    if target["locked"] and find_path(ctx.root, "memtune/hard_limit") is None:
+        warnings.append("locked: the guest's memory is locked but memtune has no hard_limit, so libvirt lets QEMU "
+                        "lock memory without limit; set memtune hard_limit (guest memory plus QEMU's overhead)")
+    return warnings
+
+
+AREA = Area("memory_backing", FIELDS, diff_paths=["memoryBacking"], validate=validate,
+            description="Memory backing: <memoryBacking>")
