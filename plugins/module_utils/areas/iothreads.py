@@ -1,0 +1,388 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The iothreads area: <iothreads>, <iothreadids>, <defaultiothread>, and which iothread
+each virtio disk and virtio-scsi controller uses (<driver iothread=...> on existing devices).
+
+Canonical form: ``iothreadids`` always lists every iothread (libvirt numbers those that
+<iothreadids> leaves out from 1 up), and ``count`` is their number, so a bare
+``<iothreads>2</iothreads>`` and ids 1 and 2 compare equal. Pinning is cputune's.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.cpuset import format_cpuset, parse_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError, option_error
+from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area, LiveOp, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import (
+    Attr, Field, Group, Int, Items, Text,
+)
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import etree, find_path, insert_child, to_string
+
+VIRTIO_SCSI = ("virtio-scsi", "virtio-transitional", "virtio-non-transitional")
+POLL_SINCE = (9, 4, 0)  # libvirt keeps <iothread><poll> in the definition from 9.4.0
+
+
+class DeviceAttribute(Field):
+    """An attribute on the <driver> of EXISTING devices, as a list of {key, value} items.
+
+    The devices are found by ``key`` (a disk's target dev, a controller's index); this field
+    only sets or removes the attribute, never creates or deletes a device. Devices that lack
+    the attribute are not listed (and ``replaced`` removes it from those not given).
+    """
+
+    def __init__(self, name, device_path, key, key_of, value, attr, kind, select=None, **kwargs):
+        super().__init__(name, None, **kwargs)
+        self.device_path, self.key, self.key_of = device_path, key, key_of
+        self.value, self.attr, self.kind, self.select = value, attr, kind, select
+        self.key_type = Int(0) if key == "index" else None
+
+    def doc_type(self):
+        return "list"
+
+    def argspec(self):
+        return {"type": "list", "elements": "dict", "options": {
+            self.key: {"type": "int" if self.key_type else "str", "required": True},
+            self.value: {"type": "int"},
+        }}
+
+    def devices(self, root):
+        """{key: device element} of the devices this field can address."""
+        found = {}
+        parent, tag = self.device_path.rsplit("/", 1)
+        container = find_path(root, parent)
+        for elem in (container.findall(tag) if container is not None else []):
+            if self.select is not None and not self.select(elem):
+                continue
+            ident = self.key_of(elem)
+            if ident is not None:
+                found.setdefault(ident, elem)
+        return found
+
+    def normalise(self, value, option):
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise option_error(option, value, "expected a list")
+        items, seen = [], {}
+        for index, raw in enumerate(value):
+            where = "%s[%d]" % (option, index)
+            if not isinstance(raw, dict):
+                raise option_error(where, raw, "expected a dictionary")
+            unknown = set(raw) - {self.key, self.value}
+            if unknown:
+                raise option_error(where, raw, "unknown key %r; expected %s, %s" % (sorted(unknown)[0], self.key, self.value))
+            if raw.get(self.key) is None:
+                raise option_error(where, raw, "'%s' is required (it identifies the %s)" % (self.key, self.kind))
+            ident = (self.key_type.parse(raw[self.key], "%s.%s" % (where, self.key)) if self.key_type
+                     else str(raw[self.key]))
+            if ident in seen:
+                raise option_error(option, value, "%s %s appears twice (items %d and %d)"
+                                   % (self.key, ident, seen[ident], index))
+            seen[ident] = index
+            number = raw.get(self.value)
+            items.append({self.key: ident,
+                          self.value: None if number is None else Int(1).parse(number, "%s.%s" % (where, self.value))})
+        return items
+
+    def read(self, context):
+        items = []
+        for ident, elem in self.devices(context).items():
+            driver = elem.find("driver")
+            text = driver.get(self.attr) if driver is not None else None
+            if text is None:
+                continue
+            try:
+                number = int(text)
+            except ValueError:
+                number = text
+            items.append({self.key: ident, self.value: number})
+        return items
+
+    def canon(self, value):
+        return tuple(sorted(((item[self.key], item[self.value]) for item in value or []), key=repr))
+
+    def merge(self, current, desired):
+        if desired is None:
+            return current
+        result = {item[self.key]: dict(item) for item in current or []}
+        for item in desired:
+            old = result.get(item[self.key], {})
+            result[item[self.key]] = {self.key: item[self.key],
+                                      self.value: item[self.value] if item[self.value] is not None else old.get(self.value)}
+        return list(result.values())
+
+    def delete(self, current, given):
+        gone = {item[self.key] for item in given}
+        return [item for item in current or [] if item[self.key] not in gone]
+
+    def is_empty_value(self, value):
+        return not value
+
+    def write(self, context, value):
+        wanted = {item[self.key]: item[self.value] for item in value or [] if item[self.value] is not None}
+        for ident, elem in self.devices(context).items():
+            driver = elem.find("driver")
+            if ident in wanted:
+                if driver is None:
+                    driver = insert_child(elem, etree.Element("driver"))
+                driver.set(self.attr, str(wanted[ident]))
+            elif driver is not None and self.attr in driver.attrib:
+                del driver.attrib[self.attr]
+
+    def present(self, value):
+        return [dict(item) for item in sorted(value or [], key=lambda item: repr(item[self.key]))]
+
+
+def _bare(elem):
+    clone = etree.Element(elem.tag, dict(elem.attrib))
+    return clone
+
+
+def _disk_target(elem):
+    target = elem.find("target")
+    return target.get("dev") if target is not None else None
+
+
+def _controller_index(elem):
+    try:
+        return int(elem.get("index", ""))
+    except ValueError:
+        return None
+
+
+def _is_scsi_controller(elem):
+    return elem.get("type") == "scsi"
+
+
+POOL = [Attr("thread_pool_min", "thread_pool_min", Int(0)), Attr("thread_pool_max", "thread_pool_max", Int(1))]
+
+
+class IothreadIds(Items):
+    """<iothreadids>, written only when it says more than <iothreads> alone would."""
+
+    def write(self, context, value):
+        plain = all(all(item.get(f.name) is None for f in self.fields if f.name != "id") for item in value or [])
+        if plain and sorted(item["id"] for item in value or []) == list(range(1, len(value or []) + 1)):
+            value = []  # ids 1..count with no settings: <iothreads>count</iothreads> says it all
+        super().write(context, value)
+
+
+FIELDS = [
+    Text("count", "iothreads", Int(0)),
+    IothreadIds("iothreadids", "iothreadids/iothread", [
+        Attr("id", "id", Int(1)),
+        *POOL,
+        Group("poll", "poll", [Attr("max", "max", Int(0)), Attr("grow", "grow", Int(0)),
+                               Attr("shrink", "shrink", Int(0))]),
+    ], key="id"),
+    Group("defaultiothread", "defaultiothread", POOL),
+    DeviceAttribute("disks", "devices/disk", "target", _disk_target, "iothread", "iothread", "disk"),
+    DeviceAttribute("controllers", "devices/controller", "index", _controller_index, "iothread", "iothread",
+                    "controller", select=_is_scsi_controller),
+]
+
+
+def _materialise(values):
+    """Every iothread id listed; count is their number (libvirt numbers the unlisted ones)."""
+    ids = [dict(item) for item in values.get("iothreadids") or []]
+    count = values.get("count") if isinstance(values.get("count"), int) else 0
+    taken = {item["id"] for item in ids}
+    candidate = 1
+    while len(ids) < count:
+        if candidate not in taken:
+            ids.append({"id": candidate, "thread_pool_min": None, "thread_pool_max": None, "poll": None})
+            taken.add(candidate)
+        candidate += 1
+    values["iothreadids"] = ids
+    values["count"] = len(ids) or None
+    return values
+
+
+class IothreadsArea(Area):
+    def read(self, root):
+        return _materialise(super().read(root))
+
+    def snapshot(self, root):
+        """The area's elements, then the <driver> of each device that names an iothread."""
+        parts = [super().snapshot(root)]
+        for field in (self.by_name["disks"], self.by_name["controllers"]):
+            for ident, device in sorted(field.devices(root).items(), key=lambda pair: repr(pair[0])):
+                driver = device.find("driver")
+                if driver is not None and driver.get("iothread") is not None:
+                    parts.append("<!-- %s %s -->\n%s\n" % (field.kind, ident, to_string(_bare(driver))))
+        return "".join(parts)
+
+    def target(self, current, desired, state):
+        result = super().target(current, desired, state)
+        given_ids = desired.get("iothreadids")
+        count = desired.get("count")
+        if state == "deleted":
+            if count is not None:
+                result["iothreadids"] = []
+            result["count"] = len(result["iothreadids"] or []) or None
+        elif count is not None:
+            named = {item["id"] for item in given_ids or []}
+            ids = [dict(item) for item in result["iothreadids"] or []]
+            if count < len(named):
+                raise TuningError("count: %d is not valid: iothreadids lists %d iothreads (%s); raise count or list fewer"
+                                  % (count, len(named), format_cpuset(named)))
+            # a lower count removes the highest ids the task does not name
+            for item in sorted(ids, key=lambda item: -item["id"]):
+                if len(ids) <= count:
+                    break
+                if item["id"] not in named:
+                    ids.remove(item)
+            result["iothreadids"], result["count"] = ids, count
+            result = _materialise(result)
+        else:
+            result["count"] = len(result["iothreadids"] or []) or None
+        result["_before_ids"] = {item["id"] for item in current.get("iothreadids") or []}
+        return result
+
+
+def validate(target, ctx):
+    """Devices, pool sizes, and every user of an iothread (disks, controllers, cputune)."""
+    ids = ctx.iothread_ids()
+    before = target.get("_before_ids") or set()
+    defined = ("the guest defines iothreads %s" % format_cpuset(ids)) if ids else "the guest defines no iothreads"
+    for index, item in enumerate(target["iothreadids"] or []):
+        _check_pool("iothreadids[%d]" % index, item)
+        if item.get("poll") and any(v is not None for v in item["poll"].values()):
+            _check_poll_support("iothreadids[%d].poll" % index, ctx)
+    if target["defaultiothread"]:
+        _check_pool("defaultiothread", target["defaultiothread"])
+    disks = AREA.by_name["disks"].devices(ctx.root)
+    for index, item in enumerate(target["disks"] or []):
+        where = "disks[%d]" % index
+        disk = disks.get(item["target"])
+        if disk is None:
+            raise TuningError("%s.target: %r is not valid: the guest has no disk with that target (disks: %s)"
+                              % (where, item["target"], ", ".join(sorted(disks)) or "none"))
+        bus = disk.find("target").get("bus")
+        if bus != "virtio":
+            raise TuningError("%s.target: %r is not valid: its bus is %s; only virtio disks take an iothread "
+                              "(a SCSI disk uses its virtio-scsi controller's: set controllers)"
+                              % (where, item["target"], bus or "not set"))
+        if item["iothread"] is None:
+            raise TuningError("%s.iothread: required: the iothread id for disk %s" % (where, item["target"]))
+    controllers = AREA.by_name["controllers"].devices(ctx.root)
+    for index, item in enumerate(target["controllers"] or []):
+        where = "controllers[%d]" % index
+        controller = controllers.get(item["index"])
+        if controller is None:
+            raise TuningError("%s.index: %d is not valid: the guest has no SCSI controller with that index "
+                              "(SCSI controllers: %s)" % (where, item["index"],
+                                                          ", ".join(str(i) for i in sorted(controllers)) or "none"))
+        if controller.get("model") not in VIRTIO_SCSI:
+            raise TuningError("%s.index: %d is not valid: the controller's model is %s; only virtio-scsi controllers "
+                              "take an iothread" % (where, item["index"], controller.get("model") or "not set"))
+        if item["iothread"] is None:
+            raise TuningError("%s.iothread: required: the iothread id for controller %d" % (where, item["index"]))
+    for user, iothread, own in _users(ctx.root):
+        if iothread in ids:
+            continue
+        if iothread in before:
+            raise TuningError("iothreads: removing iothread %d is refused: %s uses it; %s first"
+                              % (iothread, user, "move it (%s)" % own if own else "change cputune"))
+        raise TuningError("%s: iothread %d is not valid: %s (add it with count or iothreadids)"
+                          % (user, iothread, defined))
+    return []
+
+
+def _users(root):
+    """(who, iothread id, option that moves it) for every user of an iothread in the domain."""
+    for ident, disk in AREA.by_name["disks"].devices(root).items():
+        number = _driver_iothread(disk)
+        if number is not None:
+            yield "disk %s" % ident, number, "disks"
+    for ident, controller in AREA.by_name["controllers"].devices(root).items():
+        number = _driver_iothread(controller)
+        if number is not None:
+            yield "SCSI controller %d" % ident, number, "controllers"
+    for pin in root.findall("cputune/iothreadpin"):
+        if (pin.get("iothread") or "").isdigit():
+            yield "cputune.iothreadpin", int(pin.get("iothread")), None
+    for sched in root.findall("cputune/iothreadsched"):
+        try:
+            numbers = parse_cpuset(sched.get("iothreads", ""), "iothreadsched")
+        except TuningError:
+            continue
+        for number in sorted(numbers):
+            yield "cputune.iothreadsched", number, None
+
+
+def _driver_iothread(device):
+    driver = device.find("driver")
+    text = driver.get("iothread") if driver is not None else None
+    return int(text) if text is not None and text.isdigit() else None
+
+
+def _check_pool(where, item):
+    low, high = item.get("thread_pool_min"), item.get("thread_pool_max")
+    if low is not None and high is not None and low > high:
+        raise TuningError("%s.thread_pool_min: %d is not valid: it is above thread_pool_max %d" % (where, low, high))
+
+
+def _check_poll_support(where, ctx):
+    version = ctx.host("lib_version")
+    if version is not None and tuple(version) < POLL_SINCE:
+        raise TuningError("%s: not valid here: libvirt %s on this host does not keep <poll> in the definition "
+                          "(needs libvirt %s or later)" % (where, ".".join(str(v) for v in version),
+                                                          ".".join(str(v) for v in POLL_SINCE)))
+
+
+# --------------------------------------------------------------------------- live
+
+POOL_PARAMS = {"thread_pool_min": "thread_pool_min", "thread_pool_max": "thread_pool_max"}
+POLL_PARAMS = {"max": "poll_max_ns", "grow": "poll_grow", "shrink": "poll_shrink"}
+
+
+def _params_of(item):
+    params = {}
+    for name, param in POOL_PARAMS.items():
+        if item.get(name) is not None:
+            params[param] = item[name]
+    for name, param in POLL_PARAMS.items():
+        if (item.get("poll") or {}).get(name) is not None:
+            params[param] = item["poll"][name]
+    return params
+
+
+def live_iothreads(live, target, ctx):
+    """Add, remove and set the parameters of iothreads (count and iothreadids plan the same calls)."""
+    live_ids = {item["id"]: item for item in AREA.read(ctx.live_root)["iothreadids"]}
+    wanted = {item["id"]: item for item in AREA.read(ctx.root)["iothreadids"]}
+    ops = []
+    for ident in sorted(set(live_ids) - set(wanted)):
+        ops.append(LiveOp("del_iothread", (ident,), "remove iothread %d" % ident))
+    for ident in sorted(set(wanted) - set(live_ids)):
+        ops.append(LiveOp("add_iothread", (ident,), "add iothread %d" % ident))
+    for ident in sorted(wanted):
+        want, have = _params_of(wanted[ident]), _params_of(live_ids.get(ident, {}))
+        dropped = sorted(set(have) - set(want))
+        if dropped:
+            raise NotLive("iothread %d: %s return to libvirt's defaults at the next boot" % (ident, ", ".join(dropped)))
+        change = {k: v for k, v in want.items() if have.get(k) != v}
+        if change:
+            ops.append(LiveOp("set_iothread_params", (ident, change), "set iothread %d %s" % (
+                ident, ", ".join("%s=%s" % (k, change[k]) for k in sorted(change)))))
+    return ops
+
+
+def live_device(what):
+    def handler(live, target, ctx):
+        raise NotLive("moving a %s to another iothread takes effect at the next boot" % what)
+    return handler
+
+
+def live_default(live, target, ctx):
+    raise NotLive("the default iothread's pool changes at the next boot")
+
+
+LIVE = {"count": live_iothreads, "iothreadids": live_iothreads, "defaultiothread": live_default,
+        "disks": live_device("disk"), "controllers": live_device("controller")}
+
+AREA = IothreadsArea("iothreads", FIELDS, diff_paths=["iothreads", "iothreadids", "defaultiothread"],
+                     validate=validate, live=LIVE, description="I/O threads: <iothreads>, <iothreadids>, "
+                     "<defaultiothread> and the iothread of disks and controllers")
