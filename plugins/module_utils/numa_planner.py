@@ -430,11 +430,14 @@ def select_on_node(host, state, node, count, policy, extras, guest):
     if policy == "require":
         if host.threads < 2:
             return "node %d: thread_policy require needs SMT, the host has 1 thread per core" % node
-        qualify = lambda core, cpus: len(cpus) == len(core.cpus) == host.threads  # noqa: E731
         cores_needed = count // host.threads
     else:  # isolate: every vCPU takes a whole core
-        qualify = lambda core, cpus: len(cpus) == len(core.cpus)  # noqa: E731
         cores_needed = count
+
+    def qualify(core, cpus):
+        # a whole free core; under require, also one with every sibling thread online
+        return len(cpus) == len(core.cpus) and (policy != "require" or len(cpus) == host.threads)
+
     good = [(core, cpus) for core, cpus in usable if qualify(core, cpus)]
     other = [cpu for core, cpus in usable if not qualify(core, cpus) for cpu in cpus]
     extra_cpus = other[:extras]
@@ -487,7 +490,7 @@ def _memory_split(memory_kib, counts, granule):
 
 def _page_candidates(req, host, state):
     page = req["page_size"]
-    huge = [s for s in host.page_sizes]
+    huge = list(host.page_sizes)
     if page == "small":
         return ["small"]
     if page in ("large", "any"):
@@ -656,7 +659,7 @@ def _assign(host, state, req, strategy, cells, memory, page, extras, k):
             return Placement([a[0] for a in assignment], cells, memory, page,
                              [a[1] for a in assignment]), None
     where = "on 1 node" if k == 1 else "over %d nodes" % k
-    detail = _reason(sorted(set(shortages.values()), key=lambda r: _node_sort(r)))
+    detail = _reason(sorted(set(shortages.values()), key=_node_sort))
     size = "small" if page == "small" else format_size(page * 1024)
     return None, "%s with %s pages: %s" % (where, size, detail or "no node set fits")
 
@@ -862,8 +865,8 @@ def render_map(host, state):
         info = host.nodes[node]
         used = ", ".join("%s %d/%d used" % (format_size(s * 1024), state.pages_used[node].get(s, 0), p["total"])
                          for s, p in sorted(info["pools"].items()) if p["total"] or state.pages_used[node].get(s))
-        lines.append("node %d: %s memory%s" % (node, format_size(info["memory_kib"] * 1024),
-                                                (", pages " + used) if used else ""))
+        pages = (", pages " + used) if used else ""
+        lines.append("node %d: %s memory%s" % (node, format_size(info["memory_kib"] * 1024), pages))
         for core in host.node_cores[node]:
             cells = " ".join("%d=%s" % (cpu, state.owner.get(cpu, ".")) for cpu in core.cpus)
             lines.append("  core %s: %s" % (",".join(str(c) for c in core.cpus), cells))

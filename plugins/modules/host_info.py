@@ -23,7 +23,7 @@ description:
     Offline, the page counts of the capabilities XML count as free unless the sysfs tree says otherwise.
   - Read-only; the result is the same in check mode.
 author:
-  - virtuned.libvirt contributors
+  - virtuned.libvirt contributors (@virtuned)
 requirements:
   - lxml
   - libvirt-python (connected mode only)
@@ -51,8 +51,10 @@ options:
     type: path
 attributes:
   check_mode:
+    description: Can run in check_mode and return the same result; it changes nothing either way.
     support: full
   diff_mode:
+    description: Nothing changes, so there is no diff.
     support: none
 notes:
   - Nothing is written through the O(uri) connection. Domain capabilities need a read-write

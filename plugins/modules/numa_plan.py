@@ -22,7 +22,7 @@ description:
   - Every refusal names the host node and what was short (CPUs, whole cores, pages of a size, memory).
   - The rules are in the collection's C(docs/numa_plan.md); profiles in C(docs/numa_profiles.md).
 author:
-  - virtuned.libvirt contributors
+  - virtuned.libvirt contributors (@virtuned)
 requirements:
   - libvirt-python (only when O(host) is left out)
 options:
@@ -175,8 +175,10 @@ options:
     default: false
 attributes:
   check_mode:
+    description: Can run in check_mode and return the same result; it changes nothing either way.
     support: full
   diff_mode:
+    description: Nothing changes, so there is no diff.
     support: none
 seealso:
   - module: virtuned.libvirt.host_info

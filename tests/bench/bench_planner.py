@@ -20,7 +20,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.numa_planner impo
 
 def _time(host, guests, **options):
     runs = []
-    for _ in range(3):
+    for _run in range(3):
         start = time.perf_counter()
         result = plan(host, guests, **options)
         runs.append(time.perf_counter() - start)

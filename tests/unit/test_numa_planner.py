@@ -110,8 +110,8 @@ def test_adjacent_five_vcpus_over_two_nodes_is_three_plus_two():
 
 
 def test_four_unequal_nodes_take_the_closest_pair_that_fits():
-    result = plan(HOSTS["four-nodes-unequal"], [{"name": "big", "vcpus": 10, "memory": "10G",
-                                                  "cpu_policy": "dedicated"}])
+    guest = {"name": "big", "vcpus": 10, "memory": "10G", "cpu_policy": "dedicated"}
+    result = plan(HOSTS["four-nodes-unequal"], [guest])
     assert result["plan"] == [{
         "name": "big", "fits": True, "reason": "", "host_nodes": [2, 0],
         "cputune": {"vcpupin": pins(12, 13, 14, 15, 16, 0, 1, 2, 3, 4), "emulatorpin": "0-4,12-16"},
@@ -337,3 +337,17 @@ def test_request_fields_override_the_profile():
                                             "vcpusched": [{"vcpus": "1", "scheduler": "fifo", "priority": 1}]}
     assert result["plan"][0]["memory_backing"] == {}
     assert result["plan"][0]["cpu_model"] == topology(1, 1, 2)
+
+
+@pytest.mark.parametrize("profile, vcpupin, emulatorpin, extra", [
+    ("dedicated", pins(2, 58, 3, 59), "2-3,58-59", {}),
+    ("dedicated-isolated-emulator", pins(3, 59, 4, 60), "2", {}),
+    ("realtime", pins(3, 4, 5, 6), "2", {"vcpusched": [{"vcpus": "1-3", "scheduler": "fifo", "priority": 1}]}),
+    ("nfv-hugepages", pins(3, 59, 4, 60), "2", {}),
+    ("shared-balanced", [{"vcpu": v, "cpuset": "0-27,56-83"} for v in range(4)], "0-27,56-83", {}),
+])
+def test_profiles_lead_to_the_documented_xml(profile, vcpupin, emulatorpin, extra):
+    """docs/numa_profiles.md shows these placements."""
+    result = plan(HOSTS["two-socket-interleaved"], [{"name": "g", "vcpus": 4, "memory": "4G", "profile": profile}],
+                  reserved_cpus="0-1,56-57")
+    assert result["plan"][0]["cputune"] == dict({"vcpupin": vcpupin, "emulatorpin": emulatorpin}, **extra)
