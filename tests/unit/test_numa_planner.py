@@ -351,3 +351,16 @@ def test_profiles_lead_to_the_documented_xml(profile, vcpupin, emulatorpin, extr
     result = plan(HOSTS["two-socket-interleaved"], [{"name": "g", "vcpus": 4, "memory": "4G", "profile": profile}],
                   reserved_cpus="0-1,56-57")
     assert result["plan"][0]["cputune"] == dict({"vcpupin": vcpupin, "emulatorpin": emulatorpin}, **extra)
+
+
+def test_running_existing_guests_are_already_out_of_the_free_pages():
+    guest = {"name": "new", "vcpus": 2, "memory": "2G", "cpu_policy": "dedicated", "page_size": "2M", "numa_nodes": 1}
+    old = {"name": "old", "cpus": "0-3", "memory": [{"node": 0, "size": "3G", "page_size": "2M"}]}
+    stopped = plan(HOSTS["adjacent"], [guest], existing=[old])
+    running = plan(HOSTS["adjacent"], [guest], existing=[dict(old, active=True)])
+    assert stopped["plan"][0]["host_nodes"] == [1]
+    assert running["plan"][0]["host_nodes"] == [0]
+    assert running["host_requirements"]["hugepages"] == [{"node": 0, "size": "2 MiB", "count": 2560}]
+    # re-planning the running guest itself gives its pages back first
+    again = plan(HOSTS["adjacent"], [dict(guest, name="old", memory="3G")], existing=[dict(old, active=True)])
+    assert (again["plan"][0]["host_nodes"], again["plan"][0]["cputune"]["vcpupin"]) == ([0], pins(0, 1))
