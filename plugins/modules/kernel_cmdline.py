@@ -42,7 +42,8 @@ options:
   bootloader:
     description:
       - How the boot configuration is changed. C(auto) picks C(grubby) when it is installed, else C(grub) when
-        C(update-grub), C(grub-mkconfig) or C(/etc/default/grub) exist, and fails otherwise.
+        C(update-grub), C(grub-mkconfig) or C(/etc/default/grub) exist; with none of them it fails, unless O(args)
+        is empty and no drop-in of O(name) exists (then it works as C(none)).
     type: str
     choices: [auto, grub, grubby, none]
     default: auto
@@ -269,6 +270,8 @@ def main():
                 bootloader = "grubby"
             elif target.tool("update-grub", "grub-mkconfig") or os.path.exists(target.path("/etc/default/grub")):
                 bootloader = "grub"
+            elif not args and not os.path.exists(target.path("/etc/default/grub.d/%s.cfg" % params["name"])):
+                bootloader = "none"  # nothing wanted and nothing of ours to remove: no bootloader needed
             else:
                 raise TuningError("bootloader: 'auto' found neither grubby nor update-grub under %s; set bootloader "
                                   "to grub or grubby, or to none to compute the arguments only" % target.root)
