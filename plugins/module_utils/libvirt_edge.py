@@ -107,6 +107,11 @@ class LibvirtEdge:
     def live_xml(self, dom):
         return self._call("reading the live XML of %s" % dom.name(), dom.XMLDesc, 0)
 
+    def live_xml_migratable(self, dom):
+        """The live XML with the guest CPU as defined, not as QEMU expanded it at start."""
+        return self._call("reading the migratable live XML of %s" % dom.name(), dom.XMLDesc,
+                          libvirt.VIR_DOMAIN_XML_MIGRATABLE)
+
     def is_active(self, dom):
         return bool(self._call("asking whether %s runs" % dom.name(), dom.isActive))
 

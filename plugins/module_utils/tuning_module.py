@@ -184,8 +184,13 @@ def host_loaders(edge, root):
     def lib_version():
         return edge.lib_version()
 
+    def live_migratable():
+        # The running guest as it was asked for: QEMU-expanded parts (the CPU) as defined.
+        dom = edge.lookup(uuid=root.findtext("uuid"))
+        return parse_domain(edge.live_xml_migratable(dom), "the migratable live XML of %s" % dom.name())
+
     return {"capabilities": capabilities, "domain_capabilities": domain_capabilities, "free_pages": free_pages,
-            "lib_version": lib_version}
+            "lib_version": lib_version, "live_migratable": live_migratable}
 
 
 class _NoLock:

@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The cpu_model area: <cpu> (mode, model, vendor, topology, features, cache, maxphysaddr).
+
+The guest NUMA cells under <cpu><numa> belong to the numa area: no field here reaches
+them, and <cpu> is removed only when nothing else is left in it. Nothing applies live.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import (
+    Attr, Bool, Enum, Group, Int, Items, Str, Text,
+)
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import to_string
+
+MODES = ("host-passthrough", "host-model", "custom", "maximum")
+POLICIES = ("force", "require", "optional", "disable", "forbid")
+CLUSTERS_SINCE = (10, 1, 0)  # libvirt learnt <topology clusters=...> in 10.1.0
+TOPOLOGY = ("sockets", "dies", "clusters", "cores", "threads")
+
+FIELDS = [
+    Attr("mode", "mode", Enum(*MODES), path="cpu"),
+    Attr("match", "match", Enum("minimum", "exact", "strict"), path="cpu"),
+    Attr("check", "check", Enum("none", "partial", "full"), path="cpu"),
+    Attr("migratable", "migratable", Bool("on", "off"), path="cpu"),
+    Group("model", "cpu/model", [
+        Text("name", None, Str()),
+        Attr("fallback", "fallback", Enum("allow", "forbid")),
+        Attr("vendor_id", "vendor_id", Str()),
+    ]),
+    Text("vendor", "cpu/vendor", Str()),
+    Group("topology", "cpu/topology", [
+        Attr("sockets", "sockets", Int(1)),
+        Attr("dies", "dies", Int(1), default=1),
+        Attr("clusters", "clusters", Int(1), default=1),
+        Attr("cores", "cores", Int(1)),
+        Attr("threads", "threads", Int(1)),
+    ]),
+    Items("features", "cpu/feature", [
+        Attr("name", "name", Str()),
+        Attr("policy", "policy", Enum(*POLICIES), default="require"),
+    ], key="name"),
+    Group("cache", "cpu/cache", [
+        Attr("level", "level", Int(1, 3)),
+        Attr("mode", "mode", Enum("emulate", "passthrough", "disable")),
+    ]),
+    Group("maxphysaddr", "cpu/maxphysaddr", [
+        Attr("mode", "mode", Enum("emulate", "passthrough")),
+        Attr("bits", "bits", Int(1, 64)),
+    ]),
+]
+
+
+def _fill_defaults(values):
+    """What libvirt fills in on define, so that it never shows as a change."""
+    mode = values.get("mode")
+    if mode is None and any(values.get(name) for name in ("model", "topology", "features", "vendor")):
+        mode = values["mode"] = "custom"
+    if mode == "custom":
+        if values.get("match") is None:
+            values["match"] = "exact"
+        model = values.get("model")
+        if model and model.get("name") is not None:
+            if model.get("fallback") is None:
+                values["model"] = dict(model, fallback="allow")
+            if values.get("check") is None:
+                values["check"] = "partial"
+    elif mode == "host-model" and values.get("check") is None:
+        values["check"] = "partial"
+    elif mode in ("host-passthrough", "maximum"):
+        if values.get("check") is None:
+            values["check"] = "none"
+        if values.get("migratable") is None:
+            values["migratable"] = True
+    return values
+
+
+class CpuModelArea(Area):
+    def read(self, root):
+        return _fill_defaults(super().read(root))
+
+    def snapshot(self, root):
+        """<cpu> without its NUMA cells (the numa area shows those)."""
+        cpu = root.find("cpu")
+        if cpu is None:
+            return ""
+        clone = copy.deepcopy(cpu)
+        for numa in clone.findall("numa"):
+            clone.remove(numa)
+        clone.tail = None
+        if len(clone) == 0:
+            clone.text = None
+        return to_string(clone, pretty=True) + "\n"
+
+    def target(self, current, desired, state):
+        result = super().target(current, desired, state)
+        if state == "deleted" and desired.get("mode") is not None:
+            # without a mode the rest of <cpu> means nothing: drop what depends on it
+            result.update(match=None, check=None, migratable=None)
+        return _fill_defaults(result)
+
+
+def validate(target, ctx):
+    """Topology against the vCPU count; model, mode and clusters against the host when connected."""
+    mode = target["mode"]
+    if target["migratable"] is not None and mode not in ("host-passthrough", "maximum"):
+        raise TuningError("migratable: not valid with mode %s: only host-passthrough and maximum take it" % mode)
+    if mode in ("host-passthrough", "maximum") and (target["model"] or {}).get("name"):
+        raise TuningError("model.name: %r is not valid with mode %s: a named model needs mode custom or host-model"
+                          % (target["model"]["name"], mode))
+    topology = target["topology"]
+    if topology:
+        for name in ("sockets", "cores", "threads"):
+            if topology.get(name) is None:
+                raise TuningError("topology.%s: required: libvirt needs sockets, cores and threads" % name)
+        product, parts = 1, []
+        for name in TOPOLOGY:
+            value = topology.get(name)
+            if value is None:
+                continue
+            product *= value
+            parts.append("%s %d" % (name, value))
+        maximum = ctx.max_vcpus()
+        if product != maximum:
+            raise TuningError("topology: %s = %d vCPUs does not match the guest's maximum of %d vCPUs; "
+                              "change topology or vcpus.maximum" % (" x ".join(parts), product, maximum))
+        if topology.get("clusters") not in (None, 1):
+            _check_clusters(ctx)
+    _check_host(target, ctx)
+    return []
+
+
+def _check_clusters(ctx):
+    version = ctx.host("lib_version")
+    if version is not None and tuple(version) < CLUSTERS_SINCE:
+        raise TuningError("topology.clusters: not valid here: libvirt %s on this host does not know clusters "
+                          "(needs libvirt %s or later); leave clusters out"
+                          % (".".join(str(v) for v in version), ".".join(str(v) for v in CLUSTERS_SINCE)))
+
+
+def _check_host(target, ctx):
+    caps = ctx.host("domain_capabilities")
+    if caps is None:
+        return
+    mode = target["mode"]
+    if mode is not None:
+        modes = {elem.get("name"): elem for elem in caps.findall("cpu/mode")}
+        supported = sorted(name for name, elem in modes.items() if elem.get("supported") == "yes")
+        if mode not in supported:
+            raise TuningError("mode: %r is not valid on this host: its hypervisor supports %s"
+                              % (mode, ", ".join(supported) or "no CPU mode"))
+    name = (target["model"] or {}).get("name")
+    if name is not None and mode == "custom":
+        offered = sorted({(elem.text or "").strip() for elem in caps.findall("cpu/mode[@name='custom']/model")})
+        if offered and name not in offered:
+            raise TuningError("model.name: %r is not valid on this host: its hypervisor offers %s"
+                              % (name, ", ".join(offered)))
+
+
+# --------------------------------------------------------------------------- live
+
+def _restart_if_different(option):
+    """Nothing changes live; compare with the CPU the guest was started with, not QEMU's expansion of it
+    (the plain live XML lists every feature of the model and check='full' once QEMU has started)."""
+    def handler(live, target, ctx):
+        started = ctx.host("live_migratable")
+        if started is not None:
+            field = AREA.by_name[option]
+            if field.canon(AREA.read(started).get(option)) == field.canon(target):
+                return []
+        raise NotLive()
+    return handler
+
+
+AREA = CpuModelArea("cpu_model", FIELDS, diff_paths=["cpu"], validate=validate,
+                    live={f.name: _restart_if_different(f.name) for f in FIELDS},
+                    description="guest CPU: <cpu> except its NUMA cells")
