@@ -1,0 +1,221 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The boot_firmware area: <os> except <type> (firmware, loader, NVRAM, direct kernel boot, boot order).
+
+libvirt keeps ``firmware='efi'`` in the persistent definition and expands it into a concrete
+<loader> and <nvram> only in the running guest's XML; the live comparison knows that, so an
+EFI guest never shows a pending change because of it. Nothing applies live.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError, option_error
+from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import (
+    Attr, Bool, Enum, Field, Group, Int, ScalarList, Str, Text,
+)
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import (
+    ensure_path, etree, find_path, insert_child, is_empty, remove_element,
+)
+
+BOOT_DEVICES = ("hd", "cdrom", "network", "fd")
+
+
+class FirmwareFeatures(Field):
+    """<os><firmware><feature name=... enabled=.../></firmware> as {option: bool}."""
+
+    NAMES = {"secure_boot": "secure-boot", "enrolled_keys": "enrolled-keys"}
+
+    def __init__(self, name, **kwargs):
+        super().__init__(name, "os/firmware", **kwargs)
+
+    def doc_type(self):
+        return "dict"
+
+    def argspec(self):
+        spec = super().argspec()
+        spec["options"] = {option: {"type": "bool"} for option in self.NAMES}
+        return spec
+
+    def normalise(self, value, option):
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise option_error(option, value, "expected a dictionary")
+        return {key: None if value.get(key) is None else Bool().parse(value[key], "%s.%s" % (option, key))
+                for key in self.NAMES}
+
+    def read(self, context):
+        elem = find_path(context, self.path)
+        if elem is None:
+            return None
+        values = {key: None for key in self.NAMES}
+        for feature in elem.findall("feature"):
+            for key, name in self.NAMES.items():
+                if feature.get("name") == name:
+                    values[key] = feature.get("enabled") == "yes"
+        return values
+
+    def write(self, context, value):
+        elem = find_path(context, self.path)
+        if not value or all(v is None for v in value.values()):
+            if elem is not None:
+                remove_element(elem, stop=context)
+            return
+        elem = ensure_path(context, self.path)
+        for key, name in self.NAMES.items():
+            found = [f for f in elem.findall("feature") if f.get("name") == name]
+            for extra in found[1:]:
+                elem.remove(extra)
+            if value.get(key) is None:
+                if found:
+                    elem.remove(found[0])
+                continue
+            feature = found[0] if found else insert_child(elem, etree.Element("feature"))
+            feature.set("enabled", "yes" if value[key] else "no")
+            feature.set("name", name)
+        if is_empty(elem):
+            remove_element(elem, stop=context)
+
+    def canon(self, value):
+        if not value or all(v is None for v in value.values()):
+            return None
+        return tuple(sorted(value.items()))
+
+    def merge(self, current, desired):
+        if desired is None:
+            return current
+        current = current or {}
+        return {key: desired.get(key) if desired.get(key) is not None else current.get(key) for key in self.NAMES}
+
+    def present(self, value):
+        if not value:
+            return None
+        shown = {key: v for key, v in value.items() if v is not None}
+        return shown or None
+
+
+FIELDS = [
+    Attr("firmware", "firmware", Enum("efi", "bios"), path="os"),
+    FirmwareFeatures("firmware_features"),
+    Group("loader", "os/loader", [
+        Text("path", None, Str()),
+        Attr("type", "type", Enum("rom", "pflash")),
+        Attr("readonly", "readonly", Bool()),
+        Attr("secure", "secure", Bool()),
+        Attr("stateless", "stateless", Bool()),
+    ]),
+    Group("nvram", "os/nvram", [Text("path", None, Str()), Attr("template", "template", Str())]),
+    Text("kernel", "os/kernel", Str()),
+    Text("initrd", "os/initrd", Str()),
+    Text("cmdline", "os/cmdline", Str()),
+    Text("dtb", "os/dtb", Str()),
+    ScalarList("boot_order", "os/boot", "dev", Enum(*BOOT_DEVICES)),
+    Group("bootmenu", "os/bootmenu", [Attr("enable", "enable", Bool()), Attr("timeout", "timeout", Int(0, 65535))]),
+]
+
+
+def _default_boot(root, values):
+    """libvirt adds <boot dev='hd'/> when no device has a boot order (also with a kernel)."""
+    if values.get("boot_order"):
+        return values
+    if root is not None and root.find("devices//boot") is not None:
+        return values
+    values["boot_order"] = ["hd"]
+    return values
+
+
+class BootFirmwareArea(Area):
+    def read(self, root):
+        values = _default_boot(root, super().read(root))
+        values["_root"] = root  # not an option: target() needs the devices' own boot orders
+        return values
+
+    def target(self, current, desired, state):
+        result = super().target(current, desired, state)
+        result["_secure_boot_toggled"] = _secure_boot_toggled(result, current)
+        return _default_boot(current.get("_root"), result)
+
+
+def validate(target, ctx):
+    """Direct kernel boot, firmware features, and (when connected) what the host's firmware offers."""
+    for option in ("initrd", "cmdline", "dtb"):
+        if target[option] is not None and target["kernel"] is None:
+            raise TuningError("%s: %r is not valid without kernel (direct kernel boot)" % (option, target[option]))
+    features = target["firmware_features"] or {}
+    if any(v is not None for v in features.values()) and target["firmware"] != "efi":
+        raise TuningError("firmware_features: %s is not valid: firmware features need firmware efi (firmware is %s)"
+                          % (FirmwareFeatures("x").present(features), target["firmware"] or "not set"))
+    if features.get("enrolled_keys") and features.get("secure_boot") is False:
+        raise TuningError("firmware_features.enrolled_keys: true is not valid with secure_boot false")
+    warnings = []
+    if target.get("_secure_boot_toggled"):
+        warnings.append("firmware_features.secure_boot: the guest's NVRAM still holds the variables of the old "
+                        "setting; start the guest once with a fresh NVRAM (virsh start --reset-nvram) for the "
+                        "change to take effect")
+    caps = ctx.host("domain_capabilities")
+    if caps is not None:
+        _check_host(target, caps)
+    return warnings
+
+
+def _check_host(target, caps):
+    machine = caps.findtext("machine") or "this machine type"
+    firmware = target["firmware"]
+    if firmware == "efi":
+        offered = [(v.text or "").strip() for v in caps.findall("os/enum[@name='firmware']/value")]
+        if "efi" not in offered:
+            raise TuningError("firmware: 'efi' is not valid on this host for %s: no UEFI firmware is installed "
+                              "(firmware offered: %s)" % (machine, ", ".join(offered) or "none"))
+    path = (target["loader"] or {}).get("path")
+    if path is not None:
+        paths = [(v.text or "").strip() for v in caps.findall("os/loader/value")]
+        if paths and path not in paths:
+            raise TuningError("loader.path: %r is not valid on this host for %s: its firmware images are %s"
+                              % (path, machine, ", ".join(paths)))
+    secure = (target["firmware_features"] or {}).get("secure_boot") or (target["loader"] or {}).get("secure")
+    if secure:
+        values = [(v.text or "").strip() for v in caps.findall("os/loader/enum[@name='secure']/value")]
+        if "yes" not in values:
+            raise TuningError("firmware_features.secure_boot: true is not valid on this host for %s: its firmware "
+                              "offers no secure boot (a q35 machine type and OVMF secboot images are needed)" % machine)
+
+
+def _secure_boot_toggled(area_target, current):
+    before = (current.get("firmware_features") or {}).get("secure_boot")
+    after = (area_target.get("firmware_features") or {}).get("secure_boot")
+    return before is not None and after is not None and before != after
+
+
+# --------------------------------------------------------------------------- live
+
+def _restart_if_different(option):
+    """Nothing applies live. An EFI guest's live XML holds the loader and NVRAM libvirt chose for
+    firmware='efi' (and no firmware attribute): that is the same request, not a pending change."""
+    def handler(live, target, ctx):
+        field = AREA.by_name[option]
+        live_root = ctx.live_root
+        wanted_efi = find_path(ctx.root, "os") is not None and ctx.root.find("os").get("firmware") == "efi"
+        expanded = (live_root is not None and live_root.find("os") is not None
+                    and live_root.find("os").get("firmware") is None and live_root.find("os/loader") is not None)
+        if wanted_efi and expanded:
+            if option == "firmware":
+                return []
+            if option in ("loader", "nvram") and target is None:
+                return []
+            if option == "firmware_features":
+                loader = live_root.find("os/loader")
+                secure = loader.get("secure") == "yes"
+                if bool((target or {}).get("secure_boot")) == secure:
+                    return []
+                raise NotLive()
+        if field.canon(live) == field.canon(target):
+            return []
+        raise NotLive()
+    return handler
+
+
+AREA = BootFirmwareArea("boot_firmware", FIELDS, diff_paths=["os"], validate=validate,
+                        live={f.name: _restart_if_different(f.name) for f in FIELDS},
+                        description="boot and firmware: <os> except <type>")

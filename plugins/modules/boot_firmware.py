@@ -1,0 +1,188 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: boot_firmware
+short_description: Firmware, loader, NVRAM, direct kernel boot and boot order of a libvirt guest (<os>)
+version_added: 0.1.0
+description:
+  - Manages the C(<os>) element of a libvirt domain except C(<type>) - automatic firmware selection
+    and its features, an explicit loader and NVRAM, direct kernel boot, boot order and boot menu.
+  - libvirt expands C(firmware=efi) into a concrete loader and NVRAM for the running guest; that is
+    not reported as a change or as a pending restart.
+  - When connected, the request is checked against the host's domain capabilities - firmware values,
+    loader paths and secure-boot support.
+  - Nothing here applies to a running guest; a change reports RV(restart_required).
+author:
+  - virtuned.libvirt contributors (@virtuned)
+extends_documentation_fragment:
+  - virtuned.libvirt.domain_tuning
+options:
+  firmware:
+    description: Automatic firmware selection (C(<os firmware=...>)).
+    type: str
+    choices: [efi, bios]
+  firmware_features:
+    description:
+      - Features automatic firmware selection must provide (C(<os><firmware><feature>)); needs O(firmware=efi).
+      - Turning secure boot on or off takes effect with a fresh NVRAM; the module warns about it.
+    type: dict
+    suboptions:
+      secure_boot:
+        description: Secure boot.
+        type: bool
+      enrolled_keys:
+        description: Firmware variables with the usual keys enrolled.
+        type: bool
+  loader:
+    description: An explicit firmware image (C(<loader>)). Remove it with O(state=deleted).
+    type: dict
+    suboptions:
+      path:
+        description: Path of the image; when connected it must be one the host offers.
+        type: str
+      type:
+        description: How the image is mapped.
+        type: str
+        choices: [rom, pflash]
+      readonly:
+        description: Map the image read-only.
+        type: bool
+      secure:
+        description: The image implements secure boot (needs SMM).
+        type: bool
+      stateless:
+        description: The firmware keeps no variables (no NVRAM).
+        type: bool
+  nvram:
+    description: The guest's firmware variables (C(<nvram>)).
+    type: dict
+    suboptions:
+      path:
+        description: Path of the guest's variable store.
+        type: str
+      template:
+        description: Template the store is created from.
+        type: str
+  kernel:
+    description: Kernel image for direct kernel boot (C(<kernel>)). Remove it with O(state=deleted).
+    type: str
+  initrd:
+    description: Initial ramdisk for direct kernel boot; needs O(kernel).
+    type: str
+  cmdline:
+    description: Kernel command line for direct kernel boot; needs O(kernel).
+    type: str
+  dtb:
+    description: Device tree binary for direct kernel boot; needs O(kernel).
+    type: str
+  boot_order:
+    description:
+      - Boot devices in order (C(<boot dev=...>)). libvirt boots from V(hd) when nothing else is set,
+        so an empty order and V([hd]) compare equal.
+    type: list
+    elements: str
+    choices: [hd, cdrom, network, fd]
+  bootmenu:
+    description: The interactive boot menu (C(<bootmenu>)).
+    type: dict
+    suboptions:
+      enable:
+        description: Show the boot menu.
+        type: bool
+      timeout:
+        description: How long the menu waits, in milliseconds (0-65535).
+        type: int
+'''
+
+EXAMPLES = r'''
+- name: UEFI with libvirt's firmware selection
+  virtuned.libvirt.boot_firmware:
+    name: app01
+    firmware: efi
+
+- name: Secure boot with enrolled keys (q35 guests with SMM)
+  virtuned.libvirt.boot_firmware:
+    name: win01
+    firmware: efi
+    firmware_features: {secure_boot: true, enrolled_keys: true}
+
+- name: Network first, then disk, with a short boot menu
+  virtuned.libvirt.boot_firmware:
+    name: pxe01
+    boot_order: [network, hd]
+    bootmenu: {enable: true, timeout: 3000}
+
+- name: Boot a kernel directly
+  virtuned.libvirt.boot_firmware:
+    name: test01
+    kernel: /var/lib/libvirt/boot/vmlinuz
+    initrd: /var/lib/libvirt/boot/initrd.img
+    cmdline: console=ttyS0 isolcpus=1-3
+
+- name: Stop booting the kernel directly
+  virtuned.libvirt.boot_firmware:
+    name: test01
+    state: deleted
+    kernel: ""
+    initrd: ""
+    cmdline: ""
+'''
+
+RETURN = r'''
+before:
+  description: The boot settings before the task, in the shape of the module's options.
+  returned: when O(state) is not V(gathered)
+  type: dict
+  sample: {"boot_order": ["hd"]}
+after:
+  description: The boot settings after the task, in the shape of the module's options.
+  returned: when O(state) is not V(gathered)
+  type: dict
+  sample: {"firmware": "efi", "boot_order": ["hd"]}
+gathered:
+  description: The persistent boot settings, in the shape of the module's options.
+  returned: when O(state=gathered)
+  type: dict
+  sample: {"firmware": "efi", "boot_order": ["network", "hd"]}
+live_changes:
+  description: Always empty - nothing here applies to a running guest.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+restart_required:
+  description: True when the guest runs and the change waits for its next boot.
+  returned: always
+  type: bool
+pending_restart:
+  description: The options (C(area.option)) whose new values wait for the next boot.
+  returned: when RV(restart_required) is true
+  type: list
+  elements: str
+  sample: ["boot_firmware.firmware"]
+backup_file:
+  description: Path of the backup of the previous persistent XML.
+  returned: when O(backup=true) and something changed
+  type: str
+xml:
+  description: The resulting domain XML.
+  returned: when O(xml) is given
+  type: str
+'''
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.boot_firmware import AREA
+from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_module import run_area_module
+
+
+def main():
+    run_area_module(AREA)
+
+
+if __name__ == "__main__":
+    main()
