@@ -1,0 +1,293 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The memory_devices area: <memory>, <currentMemory>, <maxMemory> and DIMMs (<memory model='dimm'>).
+
+libvirt's <memory> is the guest's total memory, DIMMs included. A task that changes the DIMMs
+without giving ``memory`` moves <memory> by the DIMMs' sizes, as libvirt itself would.
+DIMMs are matched by size and node, and by slot when the task gives one: libvirt assigns a
+slot to a DIMM defined without one, and that DIMM still matches the task that created it.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.cpuset import format_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.guest_memory import (
+    dimm_elements, dimm_total, element_size, guest_cells,
+)
+from ansible_collections.virtuned.libvirt.plugins.module_utils.sizes import format_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area, LiveOp, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import Attr, Group, Int, Items, Size, Text
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import (
+    ensure_path, etree, find_path, insert_child, to_string,
+)
+
+
+class TotalMemory(Size):
+    """<memory>; a <currentMemory> equal to it (a full balloon) follows it when it changes."""
+
+    def write(self, context, value):
+        old = element_size(find_path(context, self.path))
+        current = find_path(context, "currentMemory")
+        follows = current is not None and element_size(current) == old
+        super().write(context, value)
+        if follows and value is not None:
+            Size("current_memory", "currentMemory").write(context, value)
+
+
+class BalloonTarget(Size):
+    """<currentMemory>; None when the balloon is full (equal to <memory>, which libvirt fills in)."""
+
+    def read(self, context):
+        value = super().read(context)
+        return None if value is not None and value == element_size(find_path(context, "memory")) else value
+
+
+class Dimms(Items):
+    """<devices><memory model='dimm'>, matched by size and node (and slot when given); others untouched."""
+
+    def __init__(self, name):
+        super().__init__(name, "devices/memory", [
+            Size("size", "target/size"),
+            Text("node", "target/node", Int(0)),
+            Attr("slot", "slot", Int(0), path="address"),
+        ])
+
+    def read(self, context):
+        return [{f.name: f.read(elem) for f in self.fields} for elem in dimm_elements(context)]
+
+    def canon(self, value):
+        return tuple(sorted((item.get("size"), item.get("node"), item.get("slot")) for item in (value or [])))
+
+    def merge(self, current, desired):
+        return current if desired is None else adopt_slots(current, desired)
+
+    def delete(self, current, given):
+        left = list(current or [])
+        for index, _ in match_dimms(left, given or []):
+            left[index] = None
+        return [item for item in left if item is not None]
+
+    def write(self, context, value):
+        value = value or []
+        elems = dimm_elements(context)
+        pairs = dict((want, have) for have, want in match_dimms(
+            [{f.name: f.read(elem) for f in self.fields} for elem in elems], value))
+        used = set(pairs.values())
+        for index, elem in enumerate(elems):
+            if index not in used:
+                elem.getparent().remove(elem)
+        devices = ensure_path(context, "devices") if value else find_path(context, "devices")
+        for index, item in enumerate(value):
+            if index in pairs:
+                elem = elems[pairs[index]]
+                if item.get("slot") is not None:
+                    address = elem.find("address")
+                    if address is None:
+                        address = etree.SubElement(elem, "address", type="dimm")
+                    address.set("slot", str(item["slot"]))
+                continue
+            insert_child(devices, dimm_element(item))
+
+    def present(self, value):
+        return [{k: v for k, v in (("size", format_size(item["size"]) if isinstance(item.get("size"), int)
+                                     else item.get("size")),
+                                    ("node", item.get("node")), ("slot", item.get("slot"))) if v is not None}
+                for item in (value or [])]
+
+
+def dimm_element(item):
+    """A new <memory model='dimm'> element for a DIMM item."""
+    elem = etree.Element("memory", model="dimm")
+    target = etree.SubElement(elem, "target")
+    size = etree.SubElement(target, "size", unit="KiB")
+    size.text = str(item["size"] // 1024)
+    if item.get("node") is not None:
+        etree.SubElement(target, "node").text = str(item["node"])
+    if item.get("slot") is not None:
+        etree.SubElement(elem, "address", type="dimm", slot=str(item["slot"]))
+    return elem
+
+
+def _same(have, want, slot):
+    return have.get("size") == want.get("size") and have.get("node") == want.get("node") and \
+        (not slot or have.get("slot") == want.get("slot"))
+
+
+def match_dimms(have, want):
+    """Pairs (index in have, index in want): exact slot matches first, then DIMMs the task gave no slot."""
+    pairs, taken = [], set()
+    for slotted in (True, False):
+        for w_index, item in enumerate(want):
+            if (item.get("slot") is not None) != slotted or w_index in {w for _, w in pairs}:
+                continue
+            for h_index, existing in enumerate(have):
+                if h_index not in taken and _same(existing, item, slotted):
+                    pairs.append((h_index, w_index))
+                    taken.add(h_index)
+                    break
+    return pairs
+
+
+def adopt_slots(current, desired):
+    """The task's DIMMs, those without a slot taking the slot libvirt gave the matching current DIMM."""
+    result = [dict(item) for item in desired]
+    for h_index, w_index in match_dimms(current or [], desired):
+        if result[w_index].get("slot") is None:
+            result[w_index]["slot"] = current[h_index].get("slot")
+    return result
+
+
+def _total(dimms):
+    return sum(item.get("size") or 0 for item in dimms or [])
+
+
+class MemoryDevicesArea(Area):
+    """<memory> follows the DIMMs unless the task sets it; a full balloon reads as no balloon target."""
+
+    def target(self, current, desired, state):
+        target = super().target(current, desired, state)
+        if state != "merged" and target.get("dimms"):
+            target["dimms"] = adopt_slots(current.get("dimms"), target["dimms"])
+        if desired.get("memory") is None and isinstance(current.get("memory"), int):
+            target["memory"] = current["memory"] - _total(current.get("dimms")) + _total(target.get("dimms"))
+        if target.get("current_memory") is not None and target["current_memory"] == target.get("memory"):
+            target["current_memory"] = None
+        return target
+
+    def snapshot(self, root):
+        """<maxMemory>, <memory>, <currentMemory> and every DIMM, for --diff."""
+        text = super().snapshot(root)
+        dimms = [to_string(_detached(elem), pretty=True) for elem in dimm_elements(root)]
+        return text + "".join(part + "\n" for part in dimms)
+
+
+def _detached(elem):
+    clone = copy.deepcopy(elem)
+    clone.tail = None
+    return clone
+
+
+FIELDS = [
+    TotalMemory("memory", "memory"),
+    Group("max_memory", "maxMemory", [
+        Attr("slots", "slots", Int(1, 255)),  # first, so that the XML reads like libvirt's
+        Size("size", "."),
+    ]),
+    Dimms("dimms"),
+    BalloonTarget("current_memory", "currentMemory"),
+]
+
+
+def validate(target, ctx):
+    """Memory, balloon, hot-plug ceiling and DIMMs against each other and the guest's NUMA cells."""
+    memory, dimms = target["memory"], target["dimms"] or []
+    maximum = target["max_memory"]
+    cells = guest_cells(ctx.root)
+    if not isinstance(memory, int):
+        return []
+    base = memory - _total(dimms)
+    if target["current_memory"] is not None and target["current_memory"] > memory:
+        raise TuningError("current_memory: %r is not valid: the balloon target cannot exceed the guest's memory (%s)"
+                          % (format_size(target["current_memory"]), format_size(memory)))
+    if base <= 0:
+        raise TuningError("memory: %r is not valid: the DIMMs alone are %s; memory is the total, DIMMs included"
+                          % (format_size(memory), format_size(_total(dimms))))
+    for option, given in (("max_memory", maximum), ("dimms", dimms)):
+        if given and not cells:
+            raise TuningError("%s: memory hot-plug needs guest NUMA cells, and the guest has none "
+                              "(set them with virtuned.libvirt.numa)" % option)
+    if maximum is not None:
+        if maximum.get("size") is None or maximum.get("slots") is None:
+            raise TuningError("max_memory: %r is not valid: give both size and slots" % (maximum,))
+        if maximum["size"] <= base:
+            raise TuningError("max_memory.size: %r is not valid: it must be above the guest's memory (%s%s)"
+                              % (format_size(maximum["size"]), format_size(base),
+                                 " without its DIMMs" if dimms else ""))
+    if dimms:
+        if maximum is None:
+            raise TuningError("dimms: DIMMs need max_memory (the hot-plug ceiling and its slots)")
+        if len(dimms) > maximum["slots"]:
+            raise TuningError("dimms: %d DIMMs do not fit in max_memory's %d slots" % (len(dimms), maximum["slots"]))
+        if memory > maximum["size"]:
+            raise TuningError("dimms: the guest's memory without DIMMs (%s) and its DIMMs (%s) add up to %s, more than "
+                              "max_memory (%s)" % (format_size(base), format_size(_total(dimms)), format_size(memory),
+                                                   format_size(maximum["size"])))
+        slots = {}
+        for index, item in enumerate(dimms):
+            if not item.get("size"):
+                raise TuningError("dimms[%d].size: required: the DIMM's size (above zero)" % index)
+            if item.get("node") is None or item["node"] not in cells:
+                raise TuningError("dimms[%d].node: %r is not valid: the guest has NUMA cells %s"
+                                  % (index, item.get("node"), format_cpuset(cells)))
+            slot = item.get("slot")
+            if slot is not None:
+                if slot >= maximum["slots"]:
+                    raise TuningError("dimms[%d].slot: %d is not valid: max_memory has slots 0-%d"
+                                      % (index, slot, maximum["slots"] - 1))
+                if slot in slots:
+                    raise TuningError("dimms[%d].slot: %d is not valid: dimms[%d] has it too" % (index, slot, slots[slot]))
+                slots[slot] = index
+    if cells:
+        cell_memory = sum(cell["memory"] for cell in cells.values())
+        if cell_memory + _total(dimms) != memory:
+            raise TuningError("memory: %r is not valid: the guest's NUMA cells (%s) and DIMMs (%s) add up to %s, and "
+                              "libvirt derives the memory from them; change the cells (to change both at once, set "
+                              "memory_devices.memory and numa.cells in one virtuned.libvirt.domain_tuning task)"
+                              % (format_size(memory), format_size(cell_memory), format_size(_total(dimms)),
+                                 format_size(cell_memory + _total(dimms))))
+    return []
+
+
+# --------------------------------------------------------------------------- live
+
+def live_memory(live, target, ctx):
+    """Hot-plugged DIMMs move <memory> by themselves; the memory without DIMMs cannot change live."""
+    if isinstance(live, int) and isinstance(target, int) and ctx.live_root is not None and \
+            live - dimm_total(ctx.live_root) == target - dimm_total(ctx.root):
+        return []
+    raise NotLive("the memory of a running guest changes live only by hot-plugging DIMMs")
+
+
+def live_current_memory(live, target, ctx):
+    full = element_size(find_path(ctx.root, "memory"))
+    kib = (target if target is not None else full) // 1024
+    return [LiveOp("set_memory", (kib,), "set the balloon target to %d KiB" % kib)]
+
+
+def live_dimms(live, target, ctx):
+    """Attach the DIMMs the running guest lacks, detach those it should not have."""
+    live_root = ctx.live_root
+    pairs = match_dimms(live or [], target or [])
+    gone = [index for index in range(len(live or [])) if index not in {h for h, _ in pairs}]
+    new = [index for index in range(len(target or [])) if index not in {w for _, w in pairs}]
+    if not gone and not new:
+        return []
+    if new:
+        if live_root is None or live_root.find("maxMemory") is None:
+            raise NotLive("the running guest has no max_memory; hot-plug works after its next boot")
+        if not live_root.findall("cpu/numa/cell"):
+            raise NotLive("the running guest has no NUMA cells; hot-plug works after its next boot")
+        if live_root.find("features/acpi") is None:
+            raise NotLive("the running guest has no ACPI (<features><acpi/>), which QEMU needs for memory hot-plug")
+    ops = []
+    elems = dimm_elements(live_root) if live_root is not None else []
+    for index in gone:
+        item = live[index]
+        ops.append(LiveOp("detach_device", (to_string(elems[index]),),
+                          "detach the %s DIMM of node %s (slot %s)" % (format_size(item["size"]), item.get("node"),
+                                                                       item.get("slot"))))
+    for index in new:
+        item = target[index]
+        ops.append(LiveOp("attach_device", (to_string(dimm_element(item)),),
+                          "attach a %s DIMM to node %s" % (format_size(item["size"]), item.get("node"))))
+    return ops
+
+
+AREA = MemoryDevicesArea("memory_devices", FIELDS, diff_paths=["maxMemory", "memory", "currentMemory"],
+                         validate=validate, keep=("memory",),
+                         live={"memory": live_memory, "current_memory": live_current_memory, "dimms": live_dimms},
+                         description="Memory size, balloon target, hot-plug ceiling and DIMMs")
