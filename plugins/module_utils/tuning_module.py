@@ -14,6 +14,7 @@ import datetime
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.libvirt_edge import (
@@ -58,6 +59,40 @@ def run_area_module(area):
     requests = [(area, params, params["state"])]
     result = run_requests(module, requests)
     module.exit_json(**result)
+
+
+def run_multi_area_module(areas):
+    """main() of domain_tuning: the areas' options under the areas' names, one read and one define."""
+    spec = dict(COMMON_ARGSPEC)
+    spec.update({name: {"type": "dict"} for name in areas})
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **COMMON_OPTIONS)
+    params = module.params
+    state = params["state"]
+    chosen = [name for name in areas if params.get(name) is not None]
+    if state == "gathered" and not chosen:
+        chosen = list(areas)
+    requests = []
+    for name in chosen:
+        options = _validated_area_options(module, areas[name], params[name] or {})
+        requests.append((areas[name], options, state))
+    if not requests:
+        module.fail_json(msg="no area given: name at least one of %s" % ", ".join(areas))
+    module.exit_json(**run_requests(module, requests, area_keys=True))
+
+
+def _validated_area_options(module, area, given):
+    """Check one area's options against that area module's own argument spec."""
+    validator = ArgumentSpecValidator(area.argspec())
+    checked = validator.validate(given)
+    if checked.error_messages:
+        messages = []
+        for error in checked.errors.errors:
+            text = error.msg
+            if type(error).__name__ == "UnsupportedError":
+                text = "unsupported option %s" % text
+            messages.append(text)
+        module.fail_json(msg="%s: %s" % (area.name, "; ".join(messages)))
+    return checked.validated_parameters
 
 
 def run_requests(module, requests, area_keys=False):
@@ -265,7 +300,9 @@ def _results(module, requests, outcome, area_keys):
             diffs.append({"before_header": "%s (persistent)" % r.area.name, "after_header": "%s (persistent)" % r.area.name,
                           "before": r.before_xml, "after": r.after_xml})
     if area_keys:
-        result["areas"] = per_area
+        for name, entry in per_area.items():
+            for key, value in entry.items():
+                result.setdefault(key, {})[name] = value
     else:
         result.update(per_area[requests[0][0].name])
     if module._diff and diffs:
