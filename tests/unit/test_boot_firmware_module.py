@@ -7,6 +7,17 @@ from conftest import fixture_text, run_module
 BASE = fixture_text("guest-minimal.xml")  # <os><type .../></os>, no boot element
 
 
+def area_warnings(xml, params):
+    """The area's warnings, asserted at the engine (module warnings go to stdout or stderr depending on
+    the Ansible display mode other tests left behind)."""
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.boot_firmware import AREA
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import DomainContext, converge
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_domain
+    full = {f.name: None for f in AREA.fields}
+    full.update(params)
+    return converge(parse_domain(xml), [(AREA, full, "merged")], DomainContext)[0].warnings
+
+
 def test_no_boot_element_reads_as_libvirts_default_hd():
     assert run_module("boot_firmware", {"xml": BASE, "state": "gathered"})["gathered"] == {"boot_order": ["hd"]}
     assert run_module("boot_firmware", {"xml": BASE, "boot_order": ["hd"]})["changed"] is False
@@ -34,7 +45,7 @@ def test_secure_boot_features_and_the_nvram_warning():
     assert ('<firmware>\n      <feature enabled="yes" name="secure-boot"/>\n'
             '      <feature enabled="yes" name="enrolled-keys"/>\n    </firmware>') in result["xml"]
     assert result["after"]["firmware_features"] == {"secure_boot": True, "enrolled_keys": True}
-    assert [w["event"]["msg"] if isinstance(w, dict) else w for w in result["warnings"]] == [
+    assert area_warnings(xml, {"firmware_features": {"secure_boot": True}}) == [
         "firmware_features.secure_boot: the guest's NVRAM still holds the variables of the old setting; start the "
         "guest once with a fresh NVRAM (virsh start --reset-nvram) for the change to take effect"]
 
