@@ -383,6 +383,6 @@ def live_default(live, target, ctx):
 LIVE = {"count": live_iothreads, "iothreadids": live_iothreads, "defaultiothread": live_default,
         "disks": live_device("disk"), "controllers": live_device("controller")}
 
-AREA = IothreadsArea("iothreads", FIELDS, diff_paths=["iothreads", "iothreadids", "defaultiothread"],
-                     validate=validate, live=LIVE, description="I/O threads: <iothreads>, <iothreadids>, "
-                     "<defaultiothread> and the iothread of disks and controllers")
+AREA = IothreadsArea(
+    "iothreads", FIELDS, diff_paths=["iothreads", "iothreadids", "defaultiothread"], validate=validate, live=LIVE,
+    description="I/O threads: <iothreads>, <iothreadids>, <defaultiothread> and the iothread of disks and controllers")
