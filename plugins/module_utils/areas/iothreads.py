@@ -327,9 +327,9 @@ def _check_pool(where, item):
 def _check_poll_support(where, ctx):
     version = ctx.host("lib_version")
     if version is not None and tuple(version) < POLL_SINCE:
+        have, need = ".".join(str(v) for v in version), ".".join(str(v) for v in POLL_SINCE)
         raise TuningError("%s: not valid here: libvirt %s on this host does not keep <poll> in the definition "
-                          "(needs libvirt %s or later)" % (where, ".".join(str(v) for v in version),
-                                                          ".".join(str(v) for v in POLL_SINCE)))
+                          "(needs libvirt %s or later)" % (where, have, need))
 
 
 # --------------------------------------------------------------------------- live
