@@ -18,6 +18,7 @@ import tempfile
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.cpuset import parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import LibvirtCallError, TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_domain as parse_domain_text
 
 try:
     import libvirt
@@ -239,6 +240,88 @@ class LibvirtEdge:
     def live_set_memory(self, dom, kib):
         self._call("setting the balloon to %d KiB live" % kib, dom.setMemoryFlags, kib, libvirt.VIR_DOMAIN_AFFECT_LIVE)
 
+    # ------------------------------------------------------------------ live reads (tuning_info)
+    def domain_xml(self, dom, inactive=False):
+        """Domain XML without secrets (works on read-only connections)."""
+        flags = libvirt.VIR_DOMAIN_XML_INACTIVE if inactive else 0
+        return self._call("reading the %s XML of %s" % ("persistent" if inactive else "live", dom.name()),
+                          dom.XMLDesc, flags)
+
+    def read_state(self, dom):
+        """The domain's state as virsh names it (running, paused, shut off, ...)."""
+        state = self._call("reading the state of %s" % dom.name(), dom.state)[0]
+        names = {libvirt.VIR_DOMAIN_NOSTATE: "no state", libvirt.VIR_DOMAIN_RUNNING: "running",
+                 libvirt.VIR_DOMAIN_BLOCKED: "blocked", libvirt.VIR_DOMAIN_PAUSED: "paused",
+                 libvirt.VIR_DOMAIN_SHUTDOWN: "shutting down", libvirt.VIR_DOMAIN_SHUTOFF: "shut off",
+                 libvirt.VIR_DOMAIN_CRASHED: "crashed", libvirt.VIR_DOMAIN_PMSUSPENDED: "suspended"}
+        return names.get(state, str(state))
+
+    def read_vcpu_affinity(self, dom):
+        """Live vCPU affinity: [(vcpu, frozenset of host CPUs)]."""
+        maps = self._call("reading the vCPU affinity of %s" % dom.name(), dom.vcpuPinInfo,
+                          libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        return [(vcpu, _cpus_of(cpumap)) for vcpu, cpumap in enumerate(maps)]
+
+    def read_emulator_affinity(self, dom):
+        """Live emulator affinity: a frozenset of host CPUs."""
+        return _cpus_of(self._call("reading the emulator affinity of %s" % dom.name(), dom.emulatorPinInfo,
+                                   libvirt.VIR_DOMAIN_AFFECT_LIVE))
+
+    def read_iothread_affinity(self, dom):
+        """Live iothread affinity: [(iothread id, frozenset of host CPUs)], by id."""
+        info = self._call("reading the iothreads of %s" % dom.name(), dom.ioThreadInfo, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        return sorted((int(ident), _cpus_of(cpumap)) for ident, cpumap in info or [])
+
+    def read_memory_parameters(self, dom):
+        """Live memtune values in KiB (hard_limit, soft_limit, swap_hard_limit, ...)."""
+        return dict(self._call("reading the memory parameters of %s" % dom.name(), dom.memoryParameters,
+                               libvirt.VIR_DOMAIN_AFFECT_LIVE))
+
+    def read_numa_parameters(self, dom):
+        """Live NUMA parameters: numa_mode (libvirt's number) and numa_nodeset."""
+        return dict(self._call("reading the NUMA parameters of %s" % dom.name(), dom.numaParameters,
+                               libvirt.VIR_DOMAIN_AFFECT_LIVE))
+
+    def read_scheduler(self, dom):
+        """Live scheduler: (type, parameters)."""
+        kind = self._call("reading the scheduler type of %s" % dom.name(), dom.schedulerType)[0]
+        params = self._call("reading the scheduler parameters of %s" % dom.name(), dom.schedulerParametersFlags,
+                            libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        return kind, dict(params)
+
+    def read_vcpu_counts(self, dom):
+        """vCPU counts: {'maximum', 'current'} of the persistent definition and 'live_maximum', 'live_current'."""
+        counts = {}
+        for key, flags in (("maximum", libvirt.VIR_DOMAIN_AFFECT_CONFIG | libvirt.VIR_DOMAIN_VCPU_MAXIMUM),
+                           ("current", libvirt.VIR_DOMAIN_AFFECT_CONFIG),
+                           ("live_maximum", libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_VCPU_MAXIMUM),
+                           ("live_current", libvirt.VIR_DOMAIN_AFFECT_LIVE)):
+            counts[key] = self._call("reading the vCPU counts of %s" % dom.name(), dom.vcpusFlags, flags)
+        return counts
+
+    def live_reset_nvram(self, dom, path):
+        """Remove the guest's NVRAM file so that libvirt makes a fresh one from its template at the
+        next start (a running QEMU keeps its open copy until then). Only on a local connection."""
+        if not self.is_local():
+            raise TuningError("reset_nvram: true is not valid over %s: the NVRAM file can only be reset on "
+                              "the hypervisor itself (use a local URI such as qemu:///system)" % self.shown_uri)
+        if path is None and self.is_active(dom):
+            path = (parse_domain_text(self.live_xml(dom)).findtext("os/nvram") or "").strip() or None
+        if path is None:
+            path = "/var/lib/libvirt/qemu/nvram/%s_VARS.fd" % dom.name()
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise TuningError("reset_nvram: cannot remove %s: %s" % (path, exc))
+
+    def is_local(self):
+        """True when the connection is to this machine (no host part in the URI)."""
+        match = re.match(r"^[a-z0-9+.-]+://([^/]*)/", self.uri or "", re.IGNORECASE)
+        host = (match.group(1).rsplit("@", 1)[-1] if match else "").split(":")[0]
+        return host in ("", "localhost", "127.0.0.1", "::1")
+
     # ------------------------------------------------------------------ helpers
     def _call(self, what, func, *args):
         try:
@@ -250,3 +333,8 @@ class LibvirtEdge:
 def _message(exc):
     text = exc.get_error_message() if hasattr(exc, "get_error_message") else str(exc)
     return text or str(exc)
+
+
+def _cpus_of(cpumap):
+    """A libvirt CPU map (tuple of booleans) as a frozenset of CPU numbers."""
+    return frozenset(cpu for cpu, used in enumerate(cpumap or ()) if used)

@@ -1,0 +1,198 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: tuning_info
+short_description: Every tuning area of libvirt guests at once, what runs, and the drift between the two
+version_added: 0.1.0
+description:
+  - Returns, for one guest or many, the settings of every tuning area of this collection (cputune, memtune,
+    memory_backing, numa, memory_devices, vcpus, iothreads, cpu_model, boot_firmware, and any other area module
+    present), each in exactly the shape its module's C(state=gathered) returns, so that it can be fed back with
+    C(state=replaced).
+  - For a running guest it adds what libvirt reports live (vCPU, emulator and iothread affinity, memory, NUMA and
+    scheduler parameters, vCPU counts), the areas as the running guest has them, and a drift list of the options
+    where the running guest differs from its persistent definition.
+  - Reads only, over a read-only connection; secrets in the domain XML are never returned.
+author:
+  - virtuned.libvirt contributors
+options:
+  name:
+    description: Name of one libvirt domain.
+    type: str
+  uuid:
+    description: UUID of one libvirt domain.
+    type: str
+  names:
+    description:
+      - Names of several domains.
+      - When none of O(name), O(uuid), O(names) and O(xml) is given, every domain of the connection is reported.
+    type: list
+    elements: str
+  xml:
+    description:
+      - A domain XML document to report on offline, with no libvirt connection (the persistent part only).
+    type: str
+  uri:
+    description:
+      - libvirt connection URI. Defaults to the E(LIBVIRT_DEFAULT_URI) environment variable, else V(qemu:///system).
+      - Credentials in the URI never appear in results or messages.
+    type: str
+requirements:
+  - python >= 3.9
+  - lxml
+  - libvirt-python (not needed with O(xml))
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+notes:
+  - Drift compares the live and the persistent XML area by area, after the same normalisation the modules use.
+    Areas whose live XML legitimately expands what the definition says (a CPU mode the hypervisor resolves,
+    firmware paths chosen at start) may show drift until their modules learn to tell these apart.
+'''
+
+EXAMPLES = r'''
+- name: Inventory the tuning of every guest of a host
+  virtuned.libvirt.tuning_info:
+  register: tuning
+
+- name: Guests whose running state differs from their definition
+  ansible.builtin.debug:
+    msg: "{{ item.name }}: {{ item.drift | map(attribute='option') | list }}"
+  loop: "{{ tuning.guests | selectattr('drift') | list }}"
+  loop_control:
+    label: "{{ item.name }}"
+
+- name: One guest
+  virtuned.libvirt.tuning_info:
+    name: db01
+  register: db01
+
+- name: Copy db01's memory limits to db02
+  virtuned.libvirt.memtune:
+    name: db02
+    state: replaced
+    hard_limit: "{{ db01.guest.areas.memtune.hard_limit | default(omit) }}"
+    soft_limit: "{{ db01.guest.areas.memtune.soft_limit | default(omit) }}"
+
+- name: Read a domain XML document offline
+  virtuned.libvirt.tuning_info:
+    xml: "{{ lookup('file', 'guest.xml') }}"
+'''
+
+RETURN = r'''
+guests:
+  description: One entry per guest reported.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The guest's name.
+      type: str
+    uuid:
+      description: The guest's UUID (offline, when the XML has one).
+      type: str
+    state:
+      description: The guest's state (running, paused, shut off, ...). Not returned offline.
+      type: str
+    running:
+      description: Whether the guest runs. Not returned offline.
+      type: bool
+    persistent:
+      description: Whether the guest is defined (not transient). Not returned offline.
+      type: bool
+    areas:
+      description: The persistent settings of every area, by area (module) name, each as its module's RV(guests[].areas) gathered.
+      type: dict
+      sample: {"memtune": {"soft_limit": "1 GiB"}, "cputune": {"vcpupin": [{"vcpu": 0, "cpuset": "2"}]}}
+    live_areas:
+      description: The same areas as the running guest has them.
+      type: dict
+      returned: when the guest runs
+    runtime:
+      description:
+        - What libvirt reports for the running guest - C(vcpu_counts) (C(maximum), C(current), C(live_maximum),
+          C(live_current)), C(vcpu_affinity) and C(iothread_affinity) (lists of CPU sets), C(emulator_affinity),
+          C(memory_parameters) (sizes or V(unlimited)), C(numa_parameters) (C(mode), C(nodeset)) and C(scheduler)
+          (C(type), C(parameters)).
+        - Empty for a guest that does not run.
+      type: dict
+      sample: {"emulator_affinity": "0-1", "numa_parameters": {"mode": "strict", "nodeset": "0"}}
+    drift:
+      description: The options where the running guest differs from its persistent definition.
+      type: list
+      elements: dict
+      sample: [{"area": "memtune", "option": "soft_limit", "persistent": "1 GiB", "live": "512 MiB"}]
+    unavailable:
+      description: Runtime values libvirt would not give, with its reason.
+      type: dict
+      returned: when libvirt refused a read
+guest:
+  description: The entry of RV(guests) when one guest was asked for (O(name), O(uuid) or O(xml)).
+  returned: when O(name), O(uuid) or O(xml) is given
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.libvirt_edge import LibvirtEdge, default_uri, uri_secrets
+from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_info import (
+    discover_areas, guest_report, offline_report,
+)
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import domain_secrets
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "name": {"type": "str"},
+            "uuid": {"type": "str"},
+            "names": {"type": "list", "elements": "str"},
+            "xml": {"type": "str"},
+            "uri": {"type": "str"},
+        },
+        mutually_exclusive=[["name", "uuid", "names", "xml"], ["xml", "uri"]],
+        supports_check_mode=True,
+    )
+    params = module.params
+    for secret in uri_secrets(params.get("uri")) + domain_secrets(params.get("xml")):
+        module.no_log_values.add(secret)
+    areas = discover_areas()
+    try:
+        if params.get("xml") is not None:
+            guests = [offline_report(params["xml"], areas)]
+        else:
+            guests = _connected(params, areas)
+    except TuningError as exc:
+        module.fail_json(msg=str(exc))
+    result = {"changed": False, "guests": guests}
+    if params.get("name") or params.get("uuid") or params.get("xml") is not None:
+        result["guest"] = guests[0]
+    module.exit_json(**result)
+
+
+def _connected(params, areas):
+    edge = LibvirtEdge(params.get("uri") or default_uri(), readonly=True)
+    try:
+        if params.get("name") or params.get("uuid"):
+            domains = [edge.lookup(params.get("name"), params.get("uuid"))]
+        elif params.get("names"):
+            domains = [edge.lookup(name) for name in params["names"]]
+        else:
+            domains = sorted(edge.list_domains(), key=lambda dom: dom.name())
+        return [guest_report(edge, dom, areas) for dom in domains]
+    finally:
+        edge.close()
+
+
+if __name__ == "__main__":
+    main()
