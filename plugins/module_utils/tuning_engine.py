@@ -43,9 +43,13 @@ class Area:
     options without a handler wait for a restart.
     """
 
-    def __init__(self, name, fields, diff_paths, validate=None, live=None, keep=(), description=""):
+    def __init__(self, name, fields, diff_paths, validate=None, live=None, keep=(), description="",
+                 after_define=None):
         self.name, self.fields, self.diff_paths = name, list(fields), list(diff_paths)
         self._validate, self.live = validate, dict(live or {})
+        # after_define(result, ctx) -> [LiveOp]: host-side steps a define needs whether the guest
+        # runs or not (a fresh NVRAM); run by the edge after the define, skipped in check mode.
+        self.after_define = after_define
         self.keep, self.description = set(keep), description
         self.by_name = {f.name: f for f in self.fields}
 

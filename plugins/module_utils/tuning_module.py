@@ -123,6 +123,7 @@ class _Outcome:
         self.restart_required = False
         self.pending = []
         self.backup_file = None
+        self.host_changes = []
         self.warnings = []
         self.running = False
 
@@ -159,7 +160,9 @@ def _run_connected(module, requests):
                 original = edge.persistent_xml(dom)
                 root = parse_domain(original, "the persistent XML of %s" % dom.name())
                 outcome.results = converge(root, requests, context)
+                steps = _after_define_steps(outcome.results, context(root))
                 if not any(r.changed for r in outcome.results) or module.check_mode:
+                    outcome.host_changes = [step.text for step in steps]
                     break
                 new_xml = to_document(root)
                 # Another writer may have changed the domain since we read it: start again from its XML.
@@ -169,6 +172,9 @@ def _run_connected(module, requests):
                     outcome.backup_file = _write_backup(module, original, parse_domain(original))
                 dom = edge.define(new_xml)
                 _verify(edge, dom, outcome)
+                for step in steps:
+                    edge.run(dom, step)
+                    outcome.host_changes.append(step.text)
                 break
             else:
                 raise TuningError("%s kept changing while it was being tuned (%d attempts); try again"
@@ -195,6 +201,14 @@ def _run_connected(module, requests):
     finally:
         edge.close()
     return outcome
+
+
+def _after_define_steps(results, ctx):
+    steps = []
+    for result in results:
+        if result.changed and result.area.after_define is not None:
+            steps.extend(result.area.after_define(result, ctx))
+    return steps
 
 
 def host_loaders(edge, root):
@@ -280,6 +294,8 @@ def _results(module, requests, outcome, area_keys):
     }
     if outcome.pending:
         result["pending_restart"] = outcome.pending
+    if outcome.host_changes:
+        result["host_changes"] = outcome.host_changes
     if outcome.backup_file:
         result["backup_file"] = outcome.backup_file
     if outcome.xml is not None:

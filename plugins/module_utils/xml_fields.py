@@ -653,3 +653,29 @@ class AttrSize(Field):
         if value is None or isinstance(value, str):
             return value
         return format_size(value)
+
+
+class Request(Field):
+    """An option that steers the change but is not stored in the XML (reads as None, never differs)."""
+
+    def __init__(self, name, vtype, **kwargs):
+        super().__init__(name, None, **kwargs)
+        self.vtype = vtype
+
+    def doc_type(self):
+        return self.vtype.doc_type
+
+    def normalise(self, value, option):
+        return None if value is None else self.vtype.parse(value, option)
+
+    def read(self, context):
+        return None
+
+    def write(self, context, value):
+        return None
+
+    def canon(self, value):
+        return None
+
+    def merge(self, current, desired):
+        return desired

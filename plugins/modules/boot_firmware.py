@@ -98,6 +98,14 @@ options:
       timeout:
         description: How long the menu waits, in milliseconds (0-65535).
         type: int
+  reset_nvram:
+    description:
+      - When this task turns secure boot on or off, also remove the guest's NVRAM file, so that libvirt
+        makes a fresh one from its template at the next start (the old variables belong to the old setting).
+      - A running guest keeps its open copy until it stops. Only on a local connection (the module runs on
+        the hypervisor). Without it, toggling secure boot gives a warning.
+      - Not stored in the domain XML; it acts only together with a secure-boot change, so it is idempotent.
+    type: bool
 '''
 
 EXAMPLES = r'''
@@ -156,6 +164,12 @@ live_changes:
   type: list
   elements: str
   sample: []
+host_changes:
+  description: Steps taken on the host outside the domain definition (a reset NVRAM; in check mode, what would be).
+  returned: when O(reset_nvram=true) and secure boot was turned on or off
+  type: list
+  elements: str
+  sample: ["reset the NVRAM: fresh from its template at the next start"]
 restart_required:
   description: True when the guest runs and the change waits for its next boot.
   returned: always

@@ -46,8 +46,9 @@ def test_secure_boot_features_and_the_nvram_warning():
             '      <feature enabled="yes" name="enrolled-keys"/>\n    </firmware>') in result["xml"]
     assert result["after"]["firmware_features"] == {"secure_boot": True, "enrolled_keys": True}
     assert area_warnings(xml, {"firmware_features": {"secure_boot": True}}) == [
-        "firmware_features.secure_boot: the guest's NVRAM still holds the variables of the old setting; start the "
-        "guest once with a fresh NVRAM (virsh start --reset-nvram) for the change to take effect"]
+        "firmware_features.secure_boot: the guest's NVRAM still holds the variables of the old setting; set "
+        "reset_nvram: true (or start the guest once with virsh start --reset-nvram) for the change to take effect"]
+    assert area_warnings(xml, {"firmware_features": {"secure_boot": True}, "reset_nvram": True}) == []
 
 
 def test_direct_kernel_boot_and_its_removal():

@@ -11,9 +11,9 @@ EFI guest never shows a pending change because of it. Nothing applies live.
 from __future__ import annotations
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError, option_error
-from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area, LiveOp, NotLive
 from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import (
-    Attr, Bool, Enum, Field, Group, Int, ScalarList, Str, Text,
+    Attr, Bool, Enum, Field, Group, Int, Request, ScalarList, Str, Text,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import (
     ensure_path, etree, find_path, insert_child, is_empty, remove_element,
@@ -113,6 +113,8 @@ FIELDS = [
     Text("dtb", "os/dtb", Str()),
     ScalarList("boot_order", "os/boot", "dev", Enum(*BOOT_DEVICES)),
     Group("bootmenu", "os/bootmenu", [Attr("enable", "enable", Bool()), Attr("timeout", "timeout", Int(0, 65535))]),
+    # not stored in the XML: when secure boot is turned on or off, also start from a fresh NVRAM
+    Request("reset_nvram", Bool()),
 ]
 
 
@@ -150,10 +152,10 @@ def validate(target, ctx):
     if features.get("enrolled_keys") and features.get("secure_boot") is False:
         raise TuningError("firmware_features.enrolled_keys: true is not valid with secure_boot false")
     warnings = []
-    if target.get("_secure_boot_toggled"):
+    if target.get("_secure_boot_toggled") and not target.get("reset_nvram"):
         warnings.append("firmware_features.secure_boot: the guest's NVRAM still holds the variables of the old "
-                        "setting; start the guest once with a fresh NVRAM (virsh start --reset-nvram) for the "
-                        "change to take effect")
+                        "setting; set reset_nvram: true (or start the guest once with virsh start --reset-nvram) "
+                        "for the change to take effect")
     caps = ctx.host("domain_capabilities")
     if caps is not None:
         _check_host(target, caps)
@@ -216,6 +218,16 @@ def _restart_if_different(option):
     return handler
 
 
+def reset_nvram_steps(result, ctx):
+    """With reset_nvram, a secure-boot toggle also removes the old NVRAM (fresh at the next start)."""
+    if not (result.target.get("reset_nvram") and result.target.get("_secure_boot_toggled")):
+        return []
+    path = (result.target.get("nvram") or {}).get("path")
+    return [LiveOp("reset_nvram", (path,), "reset the NVRAM%s: fresh from its template at the next start"
+                   % (" " + path if path else ""))]
+
+
 AREA = BootFirmwareArea("boot_firmware", FIELDS, diff_paths=["os"], validate=validate,
-                        live={f.name: _restart_if_different(f.name) for f in FIELDS},
+                        live={f.name: _restart_if_different(f.name) for f in FIELDS if f.name != "reset_nvram"},
+                        after_define=reset_nvram_steps,
                         description="boot and firmware: <os> except <type>")
