@@ -18,7 +18,7 @@ description:
   - When connected, page sizes are checked against the host's page pools (host capabilities), and a
     warning is given when the host has fewer free pages of a size than the guest needs.
 author:
-  - virtuned.libvirt contributors
+  - virtuned.libvirt contributors (@virtuned)
 extends_documentation_fragment:
   - virtuned.libvirt.domain_tuning
 options:

@@ -21,7 +21,7 @@ description:
     guest, ACPI (C(<features><acpi/>)). Unplugging needs the guest OS to release the DIMM; a guest that does
     not keeps it until it stops.
 author:
-  - virtuned.libvirt contributors
+  - virtuned.libvirt contributors (@virtuned)
 extends_documentation_fragment:
   - virtuned.libvirt.domain_tuning
 options:

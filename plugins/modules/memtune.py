@@ -18,7 +18,7 @@ description:
   - On a running guest, O(hard_limit), O(soft_limit) and O(swap_hard_limit) are applied live
     (C(virDomainSetMemoryParameters)); the persistent definition follows.
 author:
-  - virtuned.libvirt contributors
+  - virtuned.libvirt contributors (@virtuned)
 extends_documentation_fragment:
   - virtuned.libvirt.domain_tuning
 options:

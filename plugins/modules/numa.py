@@ -19,7 +19,7 @@ description:
   - On a running guest, a new O(numatune.memory.nodeset) in V(strict) or V(restrictive) mode is applied live
     (C(virDomainSetNumaParameters)); everything else waits for the next boot (RV(restart_required)).
 author:
-  - virtuned.libvirt contributors
+  - virtuned.libvirt contributors (@virtuned)
 extends_documentation_fragment:
   - virtuned.libvirt.domain_tuning
 options:

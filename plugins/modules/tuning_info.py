@@ -20,7 +20,7 @@ description:
     where the running guest differs from its persistent definition.
   - Reads only, over a read-only connection; secrets in the domain XML are never returned.
 author:
-  - virtuned.libvirt contributors
+  - virtuned.libvirt contributors (@virtuned)
 options:
   name:
     description: Name of one libvirt domain.
@@ -49,8 +49,10 @@ requirements:
   - libvirt-python (not needed with O(xml))
 attributes:
   check_mode:
+    description: Can run in check_mode and return the same result; it changes nothing either way.
     support: full
   diff_mode:
+    description: Nothing changes, so there is no diff.
     support: none
 notes:
   - Drift compares the live and the persistent XML area by area, after the same normalisation the modules use.
