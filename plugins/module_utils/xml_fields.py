@@ -475,7 +475,11 @@ class Items(Field):
             if self.key:
                 ident = self.key_of(item)
                 if ident in seen:
-                    raise option_error(option, value, "%s appears twice (items %d and %d)"
+                    if len(self.key) == 1:
+                        raise option_error("%s[%d].%s" % (option, index, self.key[0]), raw.get(self.key[0]),
+                                           "%s appears twice (items %d and %d)"
+                                           % (self._key_text(item), seen[ident], index))
+                    raise option_error(where, raw, "%s appears twice (items %d and %d)"
                                        % (self._key_text(item), seen[ident], index))
                 seen[ident] = index
             items.append(item)

@@ -51,7 +51,7 @@ options:
     description: The options of M(virtuned.libvirt.memory_devices).
     type: dict
 notes:
-  - With O(state=gathered) every area is gathered; name areas with an empty dict (C(cputune: {})) to gather only those.
+  - With O(state=gathered) every area is gathered; name areas with an empty dictionary to gather only those.
   - With O(state=replaced) or O(state=deleted) only the areas given are replaced or deleted.
 '''
 

@@ -36,7 +36,7 @@ def main():
             conn.defineXML(GUEST.format(i=i))
         playbook("cputune")  # warm-up: caches, and the guests are already converged
         ping, tune = [], []
-        for _ in range(ROUNDS):
+        for _round in range(ROUNDS):
             ping.append(playbook("ping"))
             tune.append(playbook("cputune"))
         best_ping, best_tune = min(ping), min(tune)

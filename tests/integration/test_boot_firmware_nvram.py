@@ -45,4 +45,3 @@ def test_secure_boot_toggle_with_reset_nvram(guests):
     finally:
         if os.path.exists(NVRAM):
             os.unlink(NVRAM)
-

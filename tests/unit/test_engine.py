@@ -114,7 +114,7 @@ def test_new_cputune_goes_to_libvirts_place_in_the_domain():
     ({"vcpusched": [{"vcpus": "1-2", "scheduler": "rr", "priority": 1}]},
      "vcpusched[vcpus=1-2].vcpus: '1-2' overlaps another vcpusched entry on vcpus 1 (libvirt refuses overlaps)"),
     ({"vcpupin": [{"vcpu": 0, "cpuset": "1"}, {"vcpu": 0, "cpuset": "2"}]},
-     "vcpupin: [{'vcpu': 0, 'cpuset': '1'}, {'vcpu': 0, 'cpuset': '2'}] is not valid: vcpu 0 appears twice (items 0 and 1)"),
+     "vcpupin[1].vcpu: 0 is not valid: vcpu 0 appears twice (items 0 and 1)"),
     ({"emulatorpin": "0-9"}, "emulatorpin: '0-9' names CPUs 4-9 that this host does not have (host CPUs: 0-3)"),
     ({"vcpusched": [{"vcpus": "6", "scheduler": "idle"}]},
      "vcpusched[vcpus=6].vcpus: '6' names vcpus 6, but the guest has 4 vCPUs (0-3)"),

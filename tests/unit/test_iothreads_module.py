@@ -79,8 +79,7 @@ def test_replaced_and_deleted():
      "disk vda: iothread 7 is not valid: the guest defines iothreads 1-2 (add it with count or iothreadids)"),
     ({"disks": [{"target": "vda"}]}, "disks[0].iothread: required: the iothread id for disk vda"),
     ({"disks": [{"target": "vda", "iothread": 1}, {"target": "vda", "iothread": 2}]},
-     "disks: [{'target': 'vda', 'iothread': 1}, {'target': 'vda', 'iothread': 2}] is not valid: "
-     "target vda appears twice (items 0 and 1)"),
+     "disks[1].target: 'vda' is not valid: target vda appears twice (items 0 and 1)"),
     ({"controllers": [{"index": 3, "iothread": 1}]},
      "controllers[0].index: 3 is not valid: the guest has no SCSI controller with that index (SCSI controllers: 0, 1)"),
     ({"controllers": [{"index": 1, "iothread": 1}]},
@@ -97,7 +96,7 @@ def test_refusals(args, message):
     result = run_module("iothreads", dict(args, xml=BASE))
     assert result["failed"] is True
     if message is None:
-        assert result["msg"].endswith("is not valid: id 1 appears twice (items 0 and 1)")
+        assert result["msg"] == "iothreadids[1].id: 1 is not valid: id 1 appears twice (items 0 and 1)"
     else:
         assert result["msg"] == message
 

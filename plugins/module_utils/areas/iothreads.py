@@ -77,7 +77,7 @@ class DeviceAttribute(Field):
             ident = (self.key_type.parse(raw[self.key], "%s.%s" % (where, self.key)) if self.key_type
                      else str(raw[self.key]))
             if ident in seen:
-                raise option_error(option, value, "%s %s appears twice (items %d and %d)"
+                raise option_error("%s.%s" % (where, self.key), raw[self.key], "%s %s appears twice (items %d and %d)"
                                    % (self.key, ident, seen[ident], index))
             seen[ident] = index
             number = raw.get(self.value)
