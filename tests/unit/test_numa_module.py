@@ -200,8 +200,8 @@ def test_test_driver_persistent_and_live_nodeset(testdriver):
     assert (result["changed"], result["live_changes"], result["restart_required"]) == (True, [], False)
     held = AREA.present(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
     assert held == {"numatune": {"memory": {"mode": "strict", "nodeset": "0"}},
-                    "cells": [{"id": 0, "cpus": "0-1", "memory": "64 MiB"}, {"id": 1, "cpus": "2-3",
-                                                                            "memory": "64 MiB"}]}
+                    "cells": [{"id": 0, "cpus": "0-1", "memory": "64 MiB"},
+                              {"id": 1, "cpus": "2-3", "memory": "64 MiB"}]}
     assert run_module("numa", args)["changed"] is False
     dom.create()
     moved = run_module("numa", {"uri": "test:///default", "name": "vt-ut-numa",

@@ -67,8 +67,8 @@ class Dimms(Items):
 
     def delete(self, current, given):
         left = list(current or [])
-        for index, _ in match_dimms(left, given or []):
-            left[index] = None
+        for pair in match_dimms(left, given or []):
+            left[pair[0]] = None
         return [item for item in left if item is not None]
 
     def write(self, context, value):
@@ -93,10 +93,13 @@ class Dimms(Items):
             insert_child(devices, dimm_element(item))
 
     def present(self, value):
-        return [{k: v for k, v in (("size", format_size(item["size"]) if isinstance(item.get("size"), int)
-                                     else item.get("size")),
-                                    ("node", item.get("node")), ("slot", item.get("slot"))) if v is not None}
-                for item in (value or [])]
+        shown = []
+        for item in value or []:
+            size = item.get("size")
+            entry = {"size": format_size(size) if isinstance(size, int) else size,
+                     "node": item.get("node"), "slot": item.get("slot")}
+            shown.append({key: val for key, val in entry.items() if val is not None})
+        return shown
 
 
 def dimm_element(item):
@@ -122,7 +125,7 @@ def match_dimms(have, want):
     pairs, taken = [], set()
     for slotted in (True, False):
         for w_index, item in enumerate(want):
-            if (item.get("slot") is not None) != slotted or w_index in {w for _, w in pairs}:
+            if (item.get("slot") is not None) != slotted or w_index in {pair[1] for pair in pairs}:
                 continue
             for h_index, existing in enumerate(have):
                 if h_index not in taken and _same(existing, item, slotted):
@@ -262,8 +265,8 @@ def live_dimms(live, target, ctx):
     """Attach the DIMMs the running guest lacks, detach those it should not have."""
     live_root = ctx.live_root
     pairs = match_dimms(live or [], target or [])
-    gone = [index for index in range(len(live or [])) if index not in {h for h, _ in pairs}]
-    new = [index for index in range(len(target or [])) if index not in {w for _, w in pairs}]
+    gone = [index for index in range(len(live or [])) if index not in {pair[0] for pair in pairs}]
+    new = [index for index in range(len(target or [])) if index not in {pair[1] for pair in pairs}]
     if not gone and not new:
         return []
     if new:

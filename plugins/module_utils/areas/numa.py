@@ -140,8 +140,8 @@ def _check_distances(cells):
         for other in ids:
             if table[other][cell["id"]] != row[other]:
                 raise TuningError("cells[%d].distances: the distance table is not symmetric: cell %d to cell %d "
-                                  "is %d, cell %d to cell %d is %d" % (index, cell["id"], other, row[other],
-                                                                      other, cell["id"], table[other][cell["id"]]))
+                                  "is %d, cell %d to cell %d is %d"
+                                  % (index, cell["id"], other, row[other], other, cell["id"], table[other][cell["id"]]))
 
 
 def _check_host_nodes(option, nodeset, nodes):
