@@ -143,8 +143,8 @@ def parse_requests(pages, sizes, nodes, option="pages"):
                                    % (", ".join(str(n) for n in nodes) or "none"))
         key = (node, size_kib)
         if key in seen:
-            raise option_error(label, page, "%s already asks for %s pages %s" % (seen[key], kernel_size(size_kib),
-                                                                                where(node)))
+            raise option_error(label, page, "%s already asks for %s pages %s"
+                               % (seen[key], kernel_size(size_kib), where(node)))
         seen[key] = label
         requests.append({"node": node, "size_kib": size_kib, "count": count})
     for size_kib in set(r["size_kib"] for r in requests):

@@ -24,7 +24,7 @@ description:
     RV(kernel_args), for M(virtuned.libvirt.kernel_cmdline).
   - Pools not listed in O(pages) are left as they are; a count of 0 releases a pool.
 author:
-  - virtuned.libvirt contributors
+  - virtuned.libvirt contributors (@virtuned)
 options:
   pages:
     description: The pools wanted.
@@ -81,8 +81,10 @@ options:
     default: /proc
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 

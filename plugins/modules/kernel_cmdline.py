@@ -22,7 +22,7 @@ description:
   - C(none) changes nothing and reports what the kernel line should hold.
   - Idempotent; C(reboot_required) compares the running kernel's C(/proc/cmdline) with what the next boot will use.
 author:
-  - virtuned.libvirt contributors
+  - virtuned.libvirt contributors (@virtuned)
 options:
   name:
     description: The owner; names the grub drop-in file (C(/etc/default/grub.d/NAME.cfg)).
@@ -55,8 +55,10 @@ options:
     default: /
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - The running kernel's command line is read from C(ROOT/proc/cmdline); arguments after C(--) belong to init.

@@ -21,6 +21,14 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
+# The scenarios share localhost (sysfs pools, qemu.conf, libvirtd): one run at a time.
+mkdir -p /run/virtuned-molecule
+exec 9>/run/virtuned-molecule/.lock
+if ! flock -n 9; then
+  echo "molecule: another run holds /run/virtuned-molecule/.lock; waiting for it"
+  flock 9
+fi
+
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(hugepages_host numa_pinning bootloader)
 cd "$here/.."   # molecule looks for ./molecule/<scenario>
