@@ -29,7 +29,12 @@ def run_module(module, args, check=False, diff=True):
     The module runs exactly as Ansible runs it (argument spec, check mode, diff,
     no_log masking); only the transport is skipped.
     """
+    from ansible.module_utils.common import warnings as ansible_warnings
     from ansible.module_utils.testing import patch_module_args
+
+    # a module process starts with no warnings; in-process runs must not inherit earlier ones
+    ansible_warnings._global_warnings.clear()
+    ansible_warnings._global_deprecations.clear()
 
     full = dict(args)
     full["_ansible_check_mode"] = check

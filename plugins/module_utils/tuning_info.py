@@ -18,7 +18,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.cpuset import for
 from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.guest_memory import UNLIMITED_KIB
 from ansible_collections.virtuned.libvirt.plugins.module_utils.sizes import format_size
-from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area
+from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area, DomainContext, NotLive
 from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_domain
 
 # libvirt's virDomainNumatuneMemMode numbers
@@ -48,17 +48,39 @@ def gather(root, areas):
     return {name: area.present(area.read(root)) for name, area in areas.items()}
 
 
-def drift(persistent_root, live_root, areas):
-    """Where the running guest differs from its persistent definition, per area option."""
+def drift(persistent_root, live_root, areas, ctx=None):
+    """Where the running guest differs from its persistent definition, per area option.
+
+    With ``ctx`` (a DomainContext of the persistent definition), each difference is put to the
+    area's own live handler, as the modules' live planning does: what the handler knows to be the
+    same request (libvirt's expansion of firmware='efi', QEMU's expansion of the CPU model) is not
+    drift.
+    """
     found = []
+    if ctx is not None:
+        ctx.live_root = live_root
     for name, area in areas.items():
         stored, running = area.read(persistent_root), area.read(live_root)
         for option in area.differing(stored, running):
+            if ctx is not None and _same_request(area, option, running.get(option), stored.get(option), ctx):
+                continue
             field = area.by_name[option]
             found.append({"area": name, "option": option,
                           "persistent": field.present(stored.get(option)),
                           "live": field.present(running.get(option))})
     return found
+
+
+def _same_request(area, option, live, stored, ctx):
+    handler = area.live.get(option)
+    if handler is None:
+        return False
+    try:
+        return handler(live, stored, ctx) == []
+    except NotLive:
+        return False
+    except TuningError:
+        return False
 
 
 def offline_report(xml, areas, what="xml"):
@@ -117,7 +139,10 @@ def guest_report(edge, dom, areas):
         live_root = parse_domain(edge.domain_xml(dom), "the live XML of %s" % dom.name())
         report["live_areas"] = gather(live_root, areas)
         if persistent:
-            report["drift"] = drift(persistent_root, live_root, areas)
+            from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_module import host_loaders
+            ctx = DomainContext(persistent_root, host_cpus=edge.host_cpus(), connected=True,
+                                loaders=host_loaders(edge, persistent_root))
+            report["drift"] = drift(persistent_root, live_root, areas, ctx)
         report["runtime"], unavailable = runtime_report(edge, dom)
         if unavailable:
             report["unavailable"] = unavailable

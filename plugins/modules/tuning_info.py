@@ -183,7 +183,8 @@ def main():
 
 
 def _connected(params, areas):
-    edge = LibvirtEdge(params.get("uri") or default_uri(), readonly=True)
+    # read-write, though nothing is written: libvirt gives the migratable XML (the CPU as defined) only so
+    edge = LibvirtEdge(params.get("uri") or default_uri())
     try:
         if params.get("name") or params.get("uuid"):
             domains = [edge.lookup(params.get("name"), params.get("uuid"))]
