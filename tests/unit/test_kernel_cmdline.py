@@ -30,13 +30,13 @@ def test_split_args_quotes_and_init_args():
 
 @given(st.lists(st.from_regex(r"\A[a-z_]{1,8}(=[a-z0-9,.-]{1,8})?\Z"), max_size=8))
 def test_split_args_round_trip(args):
-    assert split_args("  ".join(args)) == [a for a in args]
+    assert split_args("  ".join(args)) == list(args)
 
 
 def test_owned_keeps_order_and_repeats():
     args = ["ro", "hugepagesz=1G", "hugepages=4", "quiet", "hugepagesz=2M", "hugepages=512"]
-    assert owned(args, ["hugepagesz", "hugepages"]) == ["hugepagesz=1G", "hugepages=4", "hugepagesz=2M",
-                                                       "hugepages=512"]
+    assert owned(args, ["hugepagesz", "hugepages"]) == [
+        "hugepagesz=1G", "hugepages=4", "hugepagesz=2M", "hugepages=512"]
 
 
 def test_grub_default_args_evaluates_assignments_in_order():
@@ -44,8 +44,8 @@ def test_grub_default_args_evaluates_assignments_in_order():
     cloud = "export GRUB_CMDLINE_LINUX_DEFAULT='net.ifnames=0'  \n# GRUB_CMDLINE_LINUX=nope\n"
     ours = grub_dropin_text("90-x", ["isolcpus=2-3", "nohz_full=2-3"])
     assert grub_default_args([base]) == ["console=ttyS0", "quiet"]
-    assert grub_default_args([base, cloud, ours]) == ["console=ttyS0", "net.ifnames=0", "isolcpus=2-3",
-                                                       "nohz_full=2-3"]
+    assert grub_default_args([base, cloud, ours]) == [
+        "console=ttyS0", "net.ifnames=0", "isolcpus=2-3", "nohz_full=2-3"]
     # ${VAR:+...} leaves no leading space when the variable was empty
     assert grub_default_args([ours]) == ["isolcpus=2-3", "nohz_full=2-3"]
     assert grub_default_args(['GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX a=1"', 'GRUB_CMDLINE_LINUX="${GRUB_CMDLINE_LINUX} b"']) == ["a=1", "b"]
@@ -113,7 +113,7 @@ class FakeModule:
     def __init__(self, root, kernels=2):
         self.root = root
         self.calls = []
-        self.grubby_args = [["ro", "crashkernel=auto"] for _ in range(kernels)]
+        self.grubby_args = [["ro", "crashkernel=auto"] for index in range(kernels)]
 
     def run_command(self, argv):
         assert argv[:2] == ["chroot", self.root]
