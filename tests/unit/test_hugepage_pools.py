@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from conftest import run_module
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -232,3 +233,38 @@ def test_boot_args_cover_every_boot_pool_with_pages(items):
     sizes_with_pages = sorted(set(r["size_kib"] for r in requests if r["count"] > 0))
     assert args[0::2] == ["hugepagesz=%s" % kernel_size(s) for s in sizes_with_pages]
     assert all(r["size_kib"] == 2048 for r in runtime)
+
+
+# --- the module as Ansible runs it ----------------------------------------------------------------
+
+def make_proc(tmp_path, default_kib=2048):
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    (proc / "meminfo").write_text("MemTotal: 16777216 kB\nHugepagesize:       %d kB\n" % default_kib)
+    return str(proc)
+
+
+def test_module_reserves_plans_boot_and_persistence(tmp_path):
+    sysfs = make_sysfs(tmp_path / "sys")
+    args = {"pages": [{"size": "2M", "count": 16, "node": 1}, {"size": "1G", "count": 2, "node": 0}],
+            "default_size": "1G", "sysfs_root": sysfs, "proc_root": make_proc(tmp_path)}
+    check = run_module("hugepage_pools", args, check=True)
+    assert check["changed"] is True and SysfsPools(sysfs).count(1, 2048) == 0
+    result = run_module("hugepage_pools", args)
+    assert result["changed"] is True
+    assert result["changes"] == [{"node": 1, "size_kib": 2048, "before": 0, "requested": 16, "allocated": 16}]
+    assert result["kernel_args"] == ["default_hugepagesz=1G", "hugepagesz=1G", "hugepages=0:2"]
+    assert result["boot_pools"] == [{"node": 1, "size_kib": 2048, "count": 16}]
+    assert result["sysctl_nr_hugepages"] is None and result["default_size_kib"] == 2048
+    assert {"node": 1, "size_kib": 2048, "total": 16, "free": 0, "surplus": 0} in result["pools"]
+    again = run_module("hugepage_pools", args)
+    assert again["changed"] is False and again["changes"] == []
+
+
+def test_module_failure_names_option_value_rule(tmp_path):
+    sysfs = make_sysfs(tmp_path / "sys", sizes=(2048,))
+    result = run_module("hugepage_pools", {"pages": [{"size": "1G", "count": 1}], "sysfs_root": sysfs,
+                                           "proc_root": make_proc(tmp_path)})
+    assert result["failed"] is True
+    assert result["msg"] == ("pages[0].size: '1G' is not valid: this kernel offers hugepages of 2 MiB only "
+                             "(1 GiB pages need the CPU flag pdpe1gb)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from conftest import run_module
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -243,3 +244,33 @@ def test_grubby_missing_is_a_clear_error(tmp_path):
     module = FakeModule(make_root(tmp_path, tools=()))
     with pytest.raises(TuningError, match="^bootloader: 'grubby' is not valid here: grubby is not installed under "):
         run_grubby(module, ["isolcpus=1"])
+
+
+# --- the module as Ansible runs it ----------------------------------------------------------------
+
+def test_module_none_reports_reboot_required(tmp_path):
+    root = make_root(tmp_path, tools=(), cmdline="ro quiet isolcpus=1 -- init-arg")
+    result = run_module("kernel_cmdline", {"name": "90-test", "args": ["isolcpus=1", "nohz_full=1"],
+                                           "keys": KEYS, "bootloader": "none", "root": root})
+    assert result == {"changed": False, "commands": [], "bootloader": "none", "args": ["isolcpus=1", "nohz_full=1"],
+                      "keys": KEYS, "boot_args": ["isolcpus=1", "nohz_full=1"], "cmdline_args": ["isolcpus=1"],
+                      "reboot_required": True}
+
+
+def test_module_auto_without_tools(tmp_path):
+    root = make_root(tmp_path, tools=())
+    os.remove(os.path.join(root, "etc/default/grub"))
+    nothing = run_module("kernel_cmdline", {"name": "90-test", "args": [], "keys": KEYS, "root": root})
+    assert nothing["bootloader"] == "none" and nothing["changed"] is False and nothing["reboot_required"] is False
+    failed = run_module("kernel_cmdline", {"name": "90-test", "args": ["isolcpus=1"], "root": root})
+    assert failed["failed"] is True
+    assert failed["msg"] == ("bootloader: 'auto' found neither grubby nor update-grub under %s; set bootloader to grub "
+                             "or grubby, or to none to compute the arguments only" % root)
+
+
+def test_module_refuses_bad_arguments_before_anything(tmp_path):
+    root = make_root(tmp_path)
+    result = run_module("kernel_cmdline", {"name": "90-test", "args": ["isolcpus=$(reboot)"], "root": root})
+    assert result["failed"] is True
+    assert result["msg"].startswith("args: 'isolcpus=$(reboot)' is not valid")
+    assert os.listdir(os.path.join(root, "etc/default/grub.d")) == []
