@@ -69,7 +69,9 @@ EXAMPLES = r"""
 - name: Isolate CPUs 2-7 at the next boot
   virtuned.libvirt.kernel_cmdline:
     name: 90-virtuned-numa-pinning
-    args: [isolcpus=managed_irq,domain,2-7, nohz_full=2-7]
+    args:
+      - isolcpus=managed_irq,domain,2-7
+      - nohz_full=2-7
     keys: [isolcpus, nohz_full, rcu_nocbs, irqaffinity]
   register: kargs
 
