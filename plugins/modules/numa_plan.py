@@ -124,9 +124,11 @@ options:
     description:
       - Guests already on the host and what they hold. Their CPUs and memory are not given to others;
         an entry named like a request is that guest's old placement, released and planned again first.
+      - When left out and O(host) is left out too, it is read from every guest defined on O(uri)
+        (as M(virtuned.libvirt.guest_placements) reads it); when O(host) is given, nothing is read and
+        no guest holds anything.
     type: list
     elements: dict
-    default: []
     suboptions:
       name:
         description: Guest name.
@@ -285,6 +287,7 @@ map:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.guest_placement import read_placements
 from ansible_collections.virtuned.libvirt.plugins.module_utils.host_source import read_host
 from ansible_collections.virtuned.libvirt.plugins.module_utils.libvirt_edge import default_uri, uri_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.numa_planner import plan
@@ -323,7 +326,7 @@ def main():
             host=dict(type="dict"),
             uri=dict(type="str"),
             guests=dict(type="list", elements="dict", required=True, options=GUEST_SPEC),
-            existing=dict(type="list", elements="dict", default=[], options=EXISTING_SPEC),
+            existing=dict(type="list", elements="dict", options=EXISTING_SPEC),
             reserved_cpus=dict(type="raw"),
             strategy=dict(type="str", choices=["pack", "spread"], default="pack"),
             reserve_hugepages=dict(type="bool", default=False),
@@ -335,8 +338,14 @@ def main():
     for secret in uri_secrets(uri):
         module.no_log_values.add(secret)
     try:
-        host = params["host"] if params["host"] is not None else read_host(uri=uri)
-        result = plan(host, params["guests"], existing=params["existing"], reserved_cpus=params["reserved_cpus"],
+        existing = params["existing"]
+        if params["host"] is not None:
+            host = params["host"]
+        else:
+            host = read_host(uri=uri)
+            if existing is None:
+                existing = read_placements(uri)
+        result = plan(host, params["guests"], existing=existing or [], reserved_cpus=params["reserved_cpus"],
                       strategy=params["strategy"], reserve_hugepages=params["reserve_hugepages"])
     except TuningError as exc:
         module.fail_json(msg=str(exc))

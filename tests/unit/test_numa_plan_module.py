@@ -79,7 +79,7 @@ def test_plan_on_this_host(tmp_path):
         subprocess.run(["virsh", "-c", "qemu:///system", "uri"], capture_output=True, timeout=60, check=True)
     except (OSError, subprocess.SubprocessError):
         pytest.skip("no libvirt daemon at qemu:///system")
-    result = run_module(tmp_path, {"uri": "qemu:///system", "guests": [
+    result = run_module(tmp_path, {"uri": "qemu:///system", "existing": [], "guests": [
         {"name": "small", "vcpus": 1, "memory": "128M", "cpu_policy": "dedicated"}]})
     entry = result["plan"][0]
     assert (entry["fits"], entry["host_nodes"], entry["vcpus"]) == (True, [0], {"maximum": 1, "placement": "static"})
