@@ -43,6 +43,7 @@ docs_render() {
   return $ok
 }
 step "ansible-doc renders every module" docs_render
+step "docs/reference matches the modules' documentation" bash docs/build.sh --check
 step "ansible-lint (production profile)" "$venv/ansible-lint" --profile production --offline -q
 step "ansible-test sanity (no ignores)" bash tests/sanity.sh
 if [ -x tests/molecule/run.sh ] || [ -f tests/molecule/run.sh ]; then
