@@ -109,5 +109,11 @@ def test_testdriver_persistent_path(testdriver):
     assert "<boot dev='cdrom'/>" not in dom.XMLDesc(2)
     result = run_module("boot_firmware", args)
     assert (result["changed"], result["restart_required"]) == (True, False)
-    assert "<boot dev='cdrom'/>\n    <boot dev='hd'/>\n    <bootmenu enable='yes'/>" in dom.XMLDesc(2)
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.boot_firmware import AREA
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_domain
+    root = parse_domain(dom.XMLDesc(2))
+    assert AREA.present(AREA.read(root)) == {"boot_order": ["cdrom", "hd"], "bootmenu": {"enable": True}}
+    assert [(child.tag, dict(child.attrib)) for child in root.find("os")] == [
+        ("type", {"arch": "x86_64", "machine": "pc"}), ("boot", {"dev": "cdrom"}), ("boot", {"dev": "hd"}),
+        ("bootmenu", {"enable": "yes"})]
     assert run_module("boot_firmware", args)["changed"] is False

@@ -257,15 +257,40 @@ def topologies(draw):
     return make_host(node_of, siblings_of, offline)
 
 
+def expected_refusal(host_cpus, per_node):
+    """The refusal for the first node that cannot give ``per_node`` CPUs, or None.
+
+    In topologies() every whole core of a host has the same number of threads, so a node
+    can give ``per_node`` exactly when it is a multiple of that size and fits in the cores
+    beyond the housekeeping one (the core of CPU 0, elsewhere the lowest core).
+    """
+    if per_node == 0:
+        return None
+    for node in host_cpus.nodes():
+        cores = host_cpus.cores_in_node(node)
+        if not cores:
+            continue
+        housekeeping = host_cpus.core_of[0] if host_cpus.core_of[0] in cores else cores[0]
+        candidates = [core for core in cores if core != housekeeping]
+        available = sum(len(core) for core in candidates)
+        if per_node > available or any(per_node % len(core) for core in candidates):
+            sizes = "/".join(sorted(set(str(len(core)) for core in candidates))) or "no"
+            return ("isolated_per_node: %d is not valid: NUMA node %d cannot isolate %d CPUs as whole cores: it has %d "
+                    "CPUs in cores of %s beyond its housekeeping core" % (per_node, node, per_node, available, sizes))
+    return None
+
+
 @settings(max_examples=200, deadline=None)
 @given(topologies(), st.integers(0, 12))
 def test_per_node_choice_always_passes_the_checks(host, per_node):
     host_cpus = HostCpus(host)
+    refusal = expected_refusal(host_cpus, per_node)
     try:
         result = plan_isolation(host, per_node=per_node)
     except TuningError as exc:
-        assert "cannot isolate" in str(exc)
+        assert str(exc) == refusal
         return
+    assert refusal is None
     isolated = parse_cpuset(result["isolated"], allow_empty=True)
     assert 0 not in isolated
     for cpu in isolated:

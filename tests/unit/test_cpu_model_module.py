@@ -2,10 +2,19 @@
 
 import pytest
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.cpu_model import AREA
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_domain
+
 from conftest import fixture_text, run_module
 
 BASE = fixture_text("guest-minimal.xml")  # 4 vCPUs, <cpu mode='custom' match='exact' check='none'> kvm64
 NUMA = BASE.replace("</cpu>", "  <numa>\n      <cell id='0' cpus='0-3' memory='128' unit='MiB'/>\n    </numa>\n  </cpu>")
+NUMA_CELLS = [{"id": "0", "cpus": "0-3", "memory": "128", "unit": "MiB"}]
+
+
+def numa_cells(xml):
+    """The attributes of each <cpu><numa><cell> in domain XML."""
+    return [dict(cell.attrib) for cell in parse_domain(xml).findall("cpu/numa/cell")]
 
 
 def test_gathered_fills_libvirt_defaults():
@@ -27,8 +36,9 @@ def test_topology_and_features_keep_the_numa_cells():
         '<cpu mode="custom" match="exact" check="none">\n  <model fallback="forbid">kvm64</model>\n'
         '  <topology sockets="1" cores="2" threads="2"/>\n  <feature name="x2apic"/>\n'
         '  <feature name="vmx" policy="disable"/>\n</cpu>\n')
-    assert '<cell id="0" cpus="0-3" memory="128" unit="MiB"/>' in result["xml"]
-    assert result["xml"].index("<feature name=\"vmx\"") < result["xml"].index("<numa>")
+    # the cells are kept, after the new topology and features (libvirt's order)
+    assert numa_cells(result["xml"]) == NUMA_CELLS
+    assert [child.tag for child in parse_domain(result["xml"]).find("cpu")] == ["model", "topology", "feature", "feature", "numa"]
     # libvirt's filled-in dies, and the default policy, compare equal
     filled = result["xml"].replace('threads="2"/>', 'threads="2" dies="1"/>').replace(
         '<feature name="x2apic"/>', '<feature policy="require" name="x2apic"/>')
@@ -51,7 +61,7 @@ def test_host_passthrough_replaces_the_model_and_deleted_leaves_numa():
     result = run_module("cpu_model", {"xml": NUMA, "state": "replaced", "mode": "host-passthrough"})
     assert result["after"] == {"mode": "host-passthrough", "check": "none", "migratable": True}
     assert result["diff"]["after"] == '<cpu mode="host-passthrough" check="none" migratable="on"/>\n'
-    assert "<numa>" in result["xml"]
+    assert numa_cells(result["xml"]) == NUMA_CELLS
     deleted = run_module("cpu_model", {"xml": NUMA, "state": "deleted"})
     assert deleted["after"] == {}
     assert deleted["diff"]["after"] == "<cpu/>\n"
@@ -108,5 +118,11 @@ def test_testdriver_persistent_path(testdriver):
     assert "<topology" not in dom.XMLDesc(2)
     result = run_module("cpu_model", args)
     assert (result["changed"], result["restart_required"]) == (True, False)
-    assert "<topology sockets='1'" in dom.XMLDesc(2)
+    # libvirt fills in dies (and, from 10.1.0, clusters) on the topology it stores
+    topology = {"sockets": 1, "dies": 1, "cores": 4, "threads": 1}
+    if conn.getLibVersion() >= 10001000:
+        topology = {"sockets": 1, "dies": 1, "clusters": 1, "cores": 4, "threads": 1}
+    assert AREA.present(AREA.read(parse_domain(dom.XMLDesc(2)))) == {
+        "mode": "custom", "match": "exact", "check": "none", "model": {"name": "kvm64", "fallback": "forbid"},
+        "topology": topology, "features": [{"name": "vmx", "policy": "disable"}]}
     assert run_module("cpu_model", args)["changed"] is False

@@ -2,6 +2,9 @@
 
 import pytest
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.iothreads import AREA
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_domain
+
 from conftest import fixture_text, run_module
 
 BASE = fixture_text("guest-iothreads.xml")  # <iothreads>2</iothreads>, disks vda (virtio) and sda (sata),
@@ -128,12 +131,16 @@ def test_testdriver_persistent_path(testdriver):
             "disks": [{"target": "vda", "iothread": 4}]}
     check = run_module("iothreads", args, check=True)
     assert check["changed"] is True
-    assert "<iothreads>2</iothreads>" in dom.XMLDesc(2)
+    # check mode leaves the definition as it was
+    assert AREA.present(AREA.read(parse_domain(dom.XMLDesc(2)))) == {"count": 2, "iothreadids": [{"id": 1}, {"id": 2}]}
     result = run_module("iothreads", args)
     assert (result["changed"], result["live_changes"], result["restart_required"]) == (True, [], False)
-    xml = dom.XMLDesc(2)
-    assert "<iothreads>3</iothreads>" in xml and "<iothread id='4' thread_pool_max='2'/>" in xml
-    assert "iothread='4'/>" in xml
+    root = parse_domain(dom.XMLDesc(2))
+    assert AREA.present(AREA.read(root)) == {
+        "count": 3, "iothreadids": [{"id": 1}, {"id": 2}, {"id": 4, "thread_pool_max": 2}],
+        "disks": [{"target": "vda", "iothread": 4}]}
+    assert [dict(driver.attrib) for driver in root.xpath("devices/disk[target/@dev='vda']/driver")] == [
+        {"name": "qemu", "type": "raw", "iothread": "4"}]
     assert run_module("iothreads", args)["changed"] is False
     gathered = run_module("iothreads", {"uri": "test:///default", "name": "vt-ut-iothreads",
                                         "state": "gathered"})["gathered"]

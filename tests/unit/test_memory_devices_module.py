@@ -68,7 +68,11 @@ def test_other_memory_devices_are_left_alone():
               "<node>0</node></target></memory>")
     xml = BASE.replace("</devices>", nvdimm + "</devices>")
     result = run_module("memory_devices", dict(HOTPLUG, xml=xml, dimms=[{"size": "128M", "node": 1}]))
-    assert "<memory model=\"nvdimm\">" in result["xml"]
+    root = parse_domain(result["xml"])
+    assert [device.get("model") for device in root.findall("devices/memory")] == ["nvdimm", "dimm"]
+    kept = root.find("devices/memory[@model='nvdimm']")
+    assert (kept.findtext("source/path"), dict(kept.find("target/size").attrib), kept.findtext("target/size"),
+            kept.findtext("target/node")) == ("/tmp/nv", {"unit": "MiB"}, "64", "0")
     assert run_module("memory_devices", {"xml": result["xml"], "state": "deleted"})["xml"].count("nvdimm") == 1
 
 

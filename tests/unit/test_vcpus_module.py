@@ -2,6 +2,9 @@
 
 import pytest
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.vcpus import AREA
+from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_domain
+
 from conftest import fixture_text, run_module
 
 BASE = fixture_text("guest-minimal.xml")  # <vcpu placement='static' current='2'>4</vcpu>
@@ -140,7 +143,7 @@ def test_refusals(args, message):
     if message is not None:
         assert result["msg"] == message
     else:
-        assert result["msg"].startswith("cpuset: '1-x' is not valid")
+        assert result["msg"] == "cpuset: '1-x' is not valid: '1-x' is not a CPU number, a range 'a-b' or an exclusion '^n'"
 
 
 def test_enable_cells_refusals():
@@ -191,9 +194,16 @@ def test_testdriver_persistent_path(testdriver):
     result = run_module("vcpus", args)
     assert result["changed"] is True
     assert result["restart_required"] is False and result["live_changes"] == []
-    xml = dom.XMLDesc(2)
-    assert "<vcpu placement='static' cpuset='0' current='3'>4</vcpu>" in xml
-    assert "<vcpu id='3' enabled='yes' hotpluggable='yes'/>" in xml
+    root = parse_domain(dom.XMLDesc(2))
+    vcpu = root.find("vcpu")
+    assert (dict(vcpu.attrib), vcpu.text) == ({"placement": "static", "cpuset": "0", "current": "3"}, "4")
+    assert [dict(v.attrib) for v in root.findall("vcpus/vcpu")] == [
+        {"id": "0", "enabled": "yes", "hotpluggable": "no"}, {"id": "1", "enabled": "yes", "hotpluggable": "no"},
+        {"id": "2", "enabled": "no", "hotpluggable": "yes"}, {"id": "3", "enabled": "yes", "hotpluggable": "yes"}]
+    assert AREA.present(AREA.read(root)) == {
+        "maximum": 4, "current": 3, "placement": "static", "cpuset": "0",
+        "vcpus": [{"id": 0, "enabled": True, "hotpluggable": False}, {"id": 1, "enabled": True, "hotpluggable": False},
+                  {"id": 2, "enabled": False, "hotpluggable": True}, {"id": 3, "enabled": True, "hotpluggable": True}]}
     assert run_module("vcpus", args)["changed"] is False
     gathered = run_module("vcpus", {"uri": "test:///default", "name": "vt-ut-vcpus", "state": "gathered"})["gathered"]
     replaced = run_module("vcpus", dict(gathered, uri="test:///default", name="vt-ut-vcpus", state="replaced"))
