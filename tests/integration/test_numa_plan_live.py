@@ -13,8 +13,8 @@ def test_defined_guests_hold_their_cpus(guests):
     assert mine == [{"name": NAME, "cpus": "0", "memory": [{"node": 0, "size": "128 MiB", "page_size": "small"}],
                      "active": False}]
 
-    request = {"uri": "qemu:///system", "guests": [{"name": "new", "vcpus": 1, "memory": "64M",
-                                                      "cpu_policy": "dedicated"}]}
+    new_guest = {"name": "new", "vcpus": 1, "memory": "64M", "cpu_policy": "dedicated"}
+    request = {"uri": "qemu:///system", "guests": [new_guest]}
     connected = run_module("numa_plan", request)
     explicit = run_module("numa_plan", dict(request, existing=placements["existing"]))
     assert connected == explicit
