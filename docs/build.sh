@@ -18,4 +18,4 @@ fi
 rm -rf "$out"
 mkdir -p "$out"
 cp -r "$tmp"/. "$out"/
-echo "docs/reference: $(ls "$out" | wc -l) pages"
+echo "docs/reference: $(find "$out" -type f | wc -l) pages"

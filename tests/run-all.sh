@@ -3,10 +3,18 @@
 # ansible-test sanity and the molecule scenarios. Ends with one "N passed, N failed" line.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 venv="$root/.venv/bin"
 passed=0
 failed=0
+
+# ansible-test sanity's shellcheck test needs the program (a test-only tool: not part of `make demo`)
+if ! command -v shellcheck >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "installing shellcheck for the sanity tests"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; } \
+    || echo "could not install shellcheck; sanity skips its shellcheck test"
+fi
 failures=()
 
 step() {  # step NAME COMMAND...: run a check, count it
@@ -28,7 +36,9 @@ pytest_rc=${PIPESTATUS[0]}
 summary=$(tail -n 1 "$root/.build/pytest.log")
 py_passed=$(grep -Eo '[0-9]+ passed' <<<"$summary" | grep -Eo '[0-9]+' || echo 0)
 py_failed=0
-for n in $(grep -Eo '[0-9]+ (failed|error|errors)' <<<"$summary" | grep -Eo '^[0-9]+'); do py_failed=$((py_failed + n)); done
+while read -r n; do
+  [ -n "$n" ] && py_failed=$((py_failed + n))
+done < <(grep -Eo '[0-9]+ (failed|error|errors)' <<<"$summary" | grep -Eo '^[0-9]+')
 [ "$pytest_rc" = 0 ] || [ "${py_failed:-0}" != 0 ] || py_failed=1
 passed=$((passed + ${py_passed:-0}))
 failed=$((failed + ${py_failed:-0}))

@@ -9,9 +9,12 @@ trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/virtuned/libvirt"
 mkdir -p "$dest"
 # the files git would ship: tracked plus untracked-but-not-ignored
-(cd "$root" && git ls-files -co --exclude-standard -z | xargs -0 -I{} cp --parents {} "$dest" 2>/dev/null || true)
+cd "$root"
+# (a tracked file deleted in the work tree cannot be copied; it is not shipped either)
+git ls-files -co --exclude-standard -z | xargs -0 -I{} cp --parents {} "$dest" 2>/dev/null || true
 cd "$dest"
-git init -q . && git add -A >/dev/null 2>&1 || true
+git init -q .
+git add -A >/dev/null 2>&1 || true
 export ANSIBLE_COLLECTIONS_PATH="$work"
 # ansible-test bootstraps pip in its venvs with a get-pip script it downloads from a host this
 # machine cannot reach; a stand-in with the same command line uses ensurepip and PyPI instead.
