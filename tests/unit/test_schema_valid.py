@@ -37,6 +37,8 @@ CASES = [
     ("memory_backing", NUMA_BASE, {"hugepages": [{"size": "2M", "nodeset": "0-1"}], "nosharepages": True, "locked": True,
                                    "source": "memfd", "access": "shared", "allocation": {"mode": "immediate", "threads": 2},
                                    "discard": True}),
+    ("memory_devices", NUMA_BASE, {"max_memory": {"size": "1G", "slots": 4}, "current_memory": "128M",
+                                   "dimms": [{"size": "128M", "node": 1}]}),
     ("numa", NUMA_BASE, {"numatune": {"memory": {"mode": "strict", "nodeset": "0"},
                                       "memnodes": [{"cellid": 0, "mode": "strict", "nodeset": "0"},
                                                    {"cellid": 1, "mode": "preferred", "nodeset": "0"}]},
