@@ -24,6 +24,9 @@ fi
 $virsh domstate virtuned-demo | grep -q running || $virsh start virtuned-demo >/dev/null
 
 ncpu=$(nproc --all)
+say "Check mode first: what would change (nothing is written)"
+"$root/.venv/bin/ansible-playbook" "$root/demo/playbook.yml" --check --diff -e host_cpu_count="$ncpu"
+
 say "First run: ansible-playbook demo/playbook.yml --diff"
 "$root/.venv/bin/ansible-playbook" "$root/demo/playbook.yml" --diff -e host_cpu_count="$ncpu"
 
