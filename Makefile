@@ -15,7 +15,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export PYTHONPATH := $(COLL_PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all host venv collection demo test test-unit test-integration sanity lint molecule docs bench clean
+.PHONY: all host packages venv collection demo test test-unit test-integration sanity lint molecule docs bench clean
 
 all: test
 
@@ -23,7 +23,11 @@ all: test
 host:
 	@bash tests/testbed/setup-host.sh
 
-$(VENV)/.installed: requirements-dev.txt constraints.txt
+# System packages only (libvirt-dev for the libvirt-python build, libxml2-utils): no daemon, no qemu.conf.
+packages:
+	@bash tests/testbed/setup-host.sh --packages-only
+
+$(VENV)/.installed: requirements-dev.txt constraints.txt | packages
 	@$(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/pip install -q --upgrade pip
 	@$(VENV)/bin/pip install -q -r requirements-dev.txt -c constraints.txt
@@ -41,7 +45,7 @@ demo: venv collection
 test: venv collection
 	@bash tests/run-all.sh
 
-test-unit: venv collection
+test-unit: $(VENV)/.installed collection
 	@$(PY) -m pytest -q tests/unit
 
 test-integration: venv collection

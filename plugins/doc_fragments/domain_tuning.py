@@ -7,7 +7,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The options every tuning module shares (plugins/module_utils/tuning_module.py COMMON_ARGSPEC).
+    # The options every tuning module shares (plugins/module_utils/runner/module.py COMMON_ARGSPEC).
     DOCUMENTATION = r'''
 options:
   name:

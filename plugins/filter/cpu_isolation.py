@@ -67,8 +67,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.cpu_isolation import plan_isolation
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.host.cpu_isolation import plan_isolation
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 
 
 def cpu_isolation(host, isolated_cpus=None, per_node=None, cpus_option="isolated_cpus",

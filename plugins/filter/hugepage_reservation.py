@@ -42,8 +42,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.guest_placement import hugepage_reservation as _reservation
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import hugepage_reservation as _reservation
 
 
 def hugepage_reservation(requirements, host):

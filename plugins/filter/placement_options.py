@@ -49,8 +49,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.guest_placement import placement_options as _options
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import placement_options as _options
 
 
 def placement_options(entry):

@@ -122,7 +122,7 @@ xml:
   type: str
 '''
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_module import run_multi_area_module
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.module import run_multi_area_module
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.registry import AREAS
 
 

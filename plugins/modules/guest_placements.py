@@ -82,9 +82,9 @@ existing:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.guest_placement import read_placements
-from ansible_collections.virtuned.libvirt.plugins.module_utils.libvirt_edge import default_uri, uri_secrets
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import read_placements
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import default_uri, uri_secrets
 
 
 def main():

@@ -208,9 +208,9 @@ host:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.host_source import read_host
-from ansible_collections.virtuned.libvirt.plugins.module_utils.libvirt_edge import default_uri, uri_secrets
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.host.facts import read_host
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import default_uri, uri_secrets
 
 
 def main():

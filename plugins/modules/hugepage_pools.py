@@ -157,11 +157,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.hugepage_pools import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.host.hugepage_pools import (
     SysfsPools, check_memory, describe_short, kernel_args, parse_requests, persistence, read_pools, reserve,
     split_boot_time)
-from ansible_collections.virtuned.libvirt.plugins.module_utils.sizes import parse_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import parse_size
 
 
 def running_default_size_kib(proc_root):

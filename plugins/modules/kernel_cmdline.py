@@ -134,8 +134,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.kernel_cmdline import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.host.kernel_cmdline import (
     check_request, grub_cfg_args, grub_default_args, grub_dropin_text, grubby_commands, owned,
     parse_grubby_info, reboot_required, split_args)
 

@@ -148,7 +148,7 @@ xml:
 '''
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.memory_backing import AREA
-from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_module import run_area_module
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.module import run_area_module
 
 
 def main():

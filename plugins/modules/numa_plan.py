@@ -286,11 +286,11 @@ map:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.guest_placement import read_placements
-from ansible_collections.virtuned.libvirt.plugins.module_utils.host_source import read_host
-from ansible_collections.virtuned.libvirt.plugins.module_utils.libvirt_edge import default_uri, uri_secrets
-from ansible_collections.virtuned.libvirt.plugins.module_utils.numa_planner import plan
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import read_placements
+from ansible_collections.virtuned.libvirt.plugins.module_utils.host.facts import read_host
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import default_uri, uri_secrets
+from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import plan
 
 CELL_SPEC = dict(cpus=dict(type="raw"), vcpus=dict(type="int"), memory=dict(type="raw", required=True))
 GUEST_SPEC = dict(

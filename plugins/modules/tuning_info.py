@@ -145,12 +145,12 @@ guest:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.libvirt_edge import LibvirtEdge, default_uri, uri_secrets
-from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_info import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge, default_uri, uri_secrets
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.report import (
     discover_areas, guest_report, offline_report,
 )
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import domain_secrets
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import domain_secrets
 
 
 def main():

@@ -14,8 +14,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit"))
 
 import fakehost  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.virtuned.libvirt.plugins.module_utils.host_topology import build_host  # noqa: E402
-from ansible_collections.virtuned.libvirt.plugins.module_utils.numa_planner import plan  # noqa: E402
+from ansible_collections.virtuned.libvirt.plugins.module_utils.host.topology import build_host  # noqa: E402
+from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import plan  # noqa: E402
 
 
 def _time(host, guests, **options):

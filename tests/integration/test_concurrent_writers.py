@@ -10,7 +10,7 @@ import libvirt
 from conftest import COLLECTIONS, ROOT
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.registry import AREAS
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_domain
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
 
 NAME = "vt-it-concurrent"
 

@@ -5,7 +5,7 @@ import libvirt
 from conftest import run_module
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.cpu_model import AREA
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_domain
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
 
 NAME = "vt-it-cpu-model"
 TOPOLOGY = {"sockets": 1, "cores": 2, "threads": 2}

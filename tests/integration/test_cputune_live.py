@@ -5,7 +5,7 @@ import libvirt
 from integration.conftest import run_playbook
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.cputune import AREA
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_domain
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
 
 NAME = "vt-it-cputune"
 LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE

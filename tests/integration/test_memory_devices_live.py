@@ -6,7 +6,7 @@ from conftest import run_module
 from integration.conftest import guest_xml, run_playbook
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.memory_devices import AREA
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_domain
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
 
 NAME = "vt-it-memory_devices"
 CELLS = ("</model><numa><cell id='0' cpus='0-1' memory='64' unit='MiB'/>"

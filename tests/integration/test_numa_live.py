@@ -6,7 +6,7 @@ from conftest import run_module
 from integration.conftest import run_playbook
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.numa import AREA
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_domain
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
 
 NAME = "vt-it-numa"
 LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE

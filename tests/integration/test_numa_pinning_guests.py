@@ -14,7 +14,7 @@ import pytest
 from integration.conftest import guest_xml, run_playbook
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.registry import AREAS
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_domain
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
 
 PLAYBOOK = "numa_pinning_guests.yml"
 DEDICATED = "vt-it-np-a"

@@ -5,7 +5,7 @@ import libvirt
 from conftest import run_module
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.vcpus import AREA
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import parse_domain
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
 
 NAME = "vt-it-vcpus"
 LIVE, CONFIG = libvirt.VIR_DOMAIN_AFFECT_LIVE, libvirt.VIR_DOMAIN_AFFECT_CONFIG

@@ -10,12 +10,12 @@ EFI guest never shows a pending change because of it. Nothing applies live.
 
 from __future__ import annotations
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError, option_error
-from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area, LiveOp, NotLive
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError, option_error
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
     Attr, Bool, Enum, Field, Group, Int, Request, ScalarList, Str, Text,
 )
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import (
     ensure_path, etree, find_path, insert_child, is_empty, remove_element,
 )
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area, NotLive
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
     Attr, Bool, Enum, Group, Int, Items, Str, Text,
 )
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import to_string
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import to_string
 
 MODES = ("host-passthrough", "host-model", "custom", "maximum")
 POLICIES = ("force", "require", "optional", "disable", "forbid")

@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.cpuset import format_cpuset, parse_cpuset
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area, LiveOp, NotLive
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
     Attr, AttrSize, CpuSet, Enum, Group, Int, Items, Text,
 )
 

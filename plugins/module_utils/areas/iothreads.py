@@ -11,13 +11,13 @@ Canonical form: ``iothreadids`` always lists every iothread (libvirt numbers tho
 
 from __future__ import annotations
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.cpuset import format_cpuset, parse_cpuset
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError, option_error
-from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area, LiveOp, NotLive
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError, option_error
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
     Attr, Field, Group, Int, Items, Text,
 )
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import etree, find_path, insert_child, to_string
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import etree, find_path, insert_child, to_string
 
 VIRTIO_SCSI = ("virtio-scsi", "virtio-transitional", "virtio-non-transitional")
 POLL_SINCE = (9, 4, 0)  # libvirt keeps <iothread><poll> in the definition from 9.4.0

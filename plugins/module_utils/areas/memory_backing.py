@@ -5,17 +5,17 @@
 
 from __future__ import annotations
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.cpuset import format_cpuset, parse_cpuset
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.guest_memory import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import (
     guest_cells, host_page_sizes, memory_bytes,
 )
-from ansible_collections.virtuned.libvirt.plugins.module_utils.sizes import format_size
-from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
     Attr, AttrSize, CpuSet, Enum, Flag, Group, Int, Items,
 )
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import ensure_path, find_path, remove_element
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import ensure_path, find_path, remove_element
 
 SMALLEST_PAGE = 4096
 

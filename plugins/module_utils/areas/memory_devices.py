@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.cpuset import format_cpuset
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.guest_memory import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import (
     dimm_elements, dimm_total, element_size, guest_cells,
 )
-from ansible_collections.virtuned.libvirt.plugins.module_utils.sizes import format_size
-from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area, LiveOp, NotLive
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import Attr, Group, Int, Items, Size, Text
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import Attr, Group, Int, Items, Size, Text
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import (
     ensure_path, etree, find_path, insert_child, to_string,
 )
 

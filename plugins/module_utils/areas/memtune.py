@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.guest_memory import UNLIMITED_KIB, memory_bytes
-from ansible_collections.virtuned.libvirt.plugins.module_utils.sizes import format_size
-from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area, LiveOp, NotLive
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import UNLIMITED, Size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import UNLIMITED_KIB, memory_bytes
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import UNLIMITED, Size
 
 # option -> key of virDomainSetMemoryParameters (values in KiB)
 MEMORY_PARAMS = {"hard_limit": "hard_limit", "soft_limit": "soft_limit", "swap_hard_limit": "swap_hard_limit"}

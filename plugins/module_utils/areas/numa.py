@@ -9,14 +9,14 @@ creates <cpu> only to hold <numa>, and removes it only when nothing else is left
 
 from __future__ import annotations
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.cpuset import format_cpuset, parse_cpuset
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.guest_memory import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import (
     dimm_total, host_nodes, memory_bytes,
 )
-from ansible_collections.virtuned.libvirt.plugins.module_utils.sizes import format_size
-from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import Area, LiveOp, NotLive
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
     Attr, AttrSize, Bool, CpuSet, Enum, Group, Int, Items,
 )
 

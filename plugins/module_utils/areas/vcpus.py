@@ -12,15 +12,15 @@ Canonical form (what is compared):
 
 from __future__ import annotations
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.cpuset import format_cpuset, parse_cpuset
-from ansible_collections.virtuned.libvirt.plugins.module_utils.errors import TuningError, option_error
-from ansible_collections.virtuned.libvirt.plugins.module_utils.tuning_engine import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError, option_error
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import (
     Area, DomainContext, LiveOp, NotLive,
 )
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xml_fields import (
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
     Attr, Bool, CpuSet, Enum, Field, Int, Items, Text,
 )
-from ansible_collections.virtuned.libvirt.plugins.module_utils.xmlutil import find_path
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import find_path
 
 
 class RequestOnly(Field):

@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Sizes with units, as libvirt reads them (virScaleInteger)."""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import option_error
+
+_BINARY = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4, "p": 1024 ** 5, "e": 1024 ** 6}
+_DECIMAL = {"k": 1000, "m": 1000 ** 2, "g": 1000 ** 3, "t": 1000 ** 4, "p": 1000 ** 5, "e": 1000 ** 6}
+_SIZE = re.compile(r"^\s*(\d+)\s*([A-Za-z]*)\s*$")
+# libvirt refuses sizes that overflow an unsigned long long of bytes
+MAX_BYTES = 2 ** 64 - 1
+
+
+def unit_factor(unit, option="unit"):
+    """Bytes per unit for libvirt's unit names (b, bytes, k, KiB, KB, M, MiB, MB, ...)."""
+    text = (unit or "").strip()
+    lower = text.lower()
+    if lower in ("b", "byte", "bytes"):
+        return 1
+    if len(lower) == 1 and lower in _BINARY:
+        return _BINARY[lower]
+    if len(lower) == 3 and lower.endswith("ib") and lower[0] in _BINARY:
+        return _BINARY[lower[0]]
+    if len(lower) == 2 and lower.endswith("b") and lower[0] in _DECIMAL:
+        return _DECIMAL[lower[0]]
+    raise option_error(option, unit, "unknown unit; use b, KiB/K, KB, MiB/M, MB, GiB/G, GB, TiB/T, TB")
+
+
+def parse_size(value, option="size", default_unit="KiB", allow_zero=True):
+    """Parse a size ('8G', '512 MiB', 1048576, {'value':..,'unit':..}) into bytes.
+
+    A bare number is in ``default_unit`` (KiB for memory, as in libvirt).
+    """
+    if isinstance(value, bool) or value is None:
+        raise option_error(option, value, "expected a size such as 8G, '512 MiB' or a number of %s" % default_unit)
+    if isinstance(value, int):
+        if value < 0:
+            raise option_error(option, value, "sizes cannot be negative")
+        number, unit = value, default_unit
+    elif isinstance(value, str):
+        match = _SIZE.match(value)
+        if not match:
+            if value.strip().startswith("-"):
+                raise option_error(option, value, "sizes cannot be negative")
+            raise option_error(option, value, "expected a number with an optional unit, such as 8G or '512 MiB'")
+        number, unit = int(match.group(1)), match.group(2) or default_unit
+    else:
+        raise option_error(option, value, "expected a size such as 8G, '512 MiB' or a number of %s" % default_unit)
+    total = number * unit_factor(unit, option)
+    if total > MAX_BYTES:
+        raise option_error(option, value, "the size overflows libvirt's 64-bit byte count")
+    if total == 0 and not allow_zero:
+        raise option_error(option, value, "the size must be above zero")
+    return total
+
+
+def to_kib(nbytes):
+    """Bytes to KiB, rounding up as libvirt does for memory sizes."""
+    return (nbytes + 1023) // 1024
+
+
+def format_size(nbytes):
+    """A readable canonical form: the largest binary unit that divides exactly ('8 GiB')."""
+    if nbytes == 0:
+        return "0 KiB"
+    for name, factor in (("EiB", 1024 ** 6), ("PiB", 1024 ** 5), ("TiB", 1024 ** 4), ("GiB", 1024 ** 3),
+                         ("MiB", 1024 ** 2), ("KiB", 1024)):
+        if nbytes % factor == 0:
+            return "%d %s" % (nbytes // factor, name)
+    return "%d b" % nbytes

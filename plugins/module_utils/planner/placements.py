@@ -1,0 +1,219 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What defined guests hold on the host, in numa_plan's ``existing`` shape, and the pools a plan needs.
+
+Pure functions (XML and dicts in, dicts out), except read_placements at the end, which reads
+through libvirt_edge.
+
+The numa_pinning role reads every defined guest (guest_placements module), hands the result to
+numa_plan as ``existing`` (so re-planned guests land where they were and new ones take what is
+left), and sizes the hugepage pools from the plan's ``host_requirements`` (hugepage_reservation
+filter). The reading rules are here, next to each other:
+
+* CPUs held: a host CPU that exactly one vCPU of the guest is pinned to, alone (a dedicated
+  vCPU); and, for a guest with such vCPUs, a single-CPU emulatorpin or iothreadpin (an isolated
+  thread). Shared vCPUs float over several CPUs or share one, and hold nothing.
+* Memory per host node: each guest NUMA cell's memory on the node its memnode (else the
+  numatune memory nodeset) names, when that is a single node; without cells, the whole memory
+  on the numatune node. On a one-node host everything is on node 0. Memory bound to several
+  nodes at once is not counted on any (the planner could not tell where it lies).
+* Page size per cell: the <hugepages><page> whose nodeset names the cell, else the one without
+  nodeset; <hugepages/> without a page uses the host's default hugepage size.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.areas import cputune, memory_backing, numa
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError, option_error
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import (
+    guest_cells, host_page_sizes, memory_bytes,
+)
+from ansible_collections.virtuned.libvirt.plugins.module_utils.host.hugepage_pools import kernel_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size, parse_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain, parse_xml
+
+SMALL = "small"
+
+
+def _cpus(value):
+    try:
+        return parse_cpuset(value, "cpuset") if value not in (None, "") else frozenset()
+    except TuningError:
+        return frozenset()
+
+
+def held_cpus(root, host_cpus):
+    """Host CPUs the guest holds for itself (see the module docstring), limited to ``host_cpus``."""
+    tune = cputune.AREA.read(root)
+    per_cpu = {}
+    for pin in tune["vcpupin"] or []:
+        cpus = _cpus(pin.get("cpuset"))
+        for cpu in cpus:
+            per_cpu.setdefault(cpu, []).append(len(cpus))
+    held = set(cpu for cpu, sizes in per_cpu.items() if sizes == [1])
+    if held:
+        threads = [tune["emulatorpin"]] + [pin.get("cpuset") for pin in tune["iothreadpin"] or []]
+        for value in threads:
+            cpus = _cpus(value)
+            if len(cpus) == 1 and not cpus & set(per_cpu):
+                held |= cpus
+    return held & set(host_cpus)
+
+
+def _single(nodeset, host_nodes):
+    nodes = _cpus(nodeset)
+    if len(nodes) == 1 and next(iter(nodes)) in host_nodes:
+        return next(iter(nodes))
+    return None
+
+
+def _page_name(page_bytes):
+    # numa_plan's existing[].memory[].page_size: small, 2M, 1G
+    return SMALL if page_bytes is None else kernel_size(page_bytes // 1024)
+
+
+def memory_by_node(root, host_nodes, default_page_kib=2048):
+    """[(node, page_size, bytes)] the guest's memory takes per host node (see the module docstring)."""
+    host_nodes = set(host_nodes)
+    tune = numa.AREA.read(root)["numatune"] or {}
+    whole = (tune.get("memory") or {}).get("nodeset")
+    memnodes = dict((m["cellid"], m.get("nodeset")) for m in tune.get("memnodes") or [])
+    backing = memory_backing.AREA.read(root)["hugepages"]
+    pages = None if backing is None else list(backing)
+
+    def page_of(cell):
+        if pages is None:
+            return None
+        fallback = None
+        for page in pages:
+            size = page.get("size") or default_page_kib * 1024
+            if page.get("nodeset") is None:
+                fallback = fallback or size
+            elif cell is not None and cell in _cpus(page["nodeset"]):
+                return size
+        return fallback or (default_page_kib * 1024 if not pages else None)
+
+    def node_of(nodeset):
+        node = _single(nodeset, host_nodes)
+        if node is None and len(host_nodes) == 1:
+            node = next(iter(host_nodes))
+        return node
+
+    parts = []
+    cells = guest_cells(root)
+    if cells:
+        for cell_id in sorted(cells):
+            parts.append((node_of(memnodes.get(cell_id) or whole), page_of(cell_id), cells[cell_id]["memory"]))
+    else:
+        parts.append((node_of(whole), page_of(None), memory_bytes(root) or 0))
+    totals = {}
+    for node, page, amount in parts:
+        if node is None or not amount:
+            continue
+        key = (node, _page_name(page))
+        totals[key] = totals.get(key, 0) + amount
+    return [(node, page, amount) for (node, page), amount in sorted(totals.items())]
+
+
+def existing_entry(name, persistent_root, active, host_cpus, host_nodes, live_root=None, default_page_kib=2048):
+    """One numa_plan ``existing`` entry: CPUs from the persistent definition (what the guest will hold),
+    memory from the running definition when the guest runs (what it holds now)."""
+    memory_root = live_root if (active and live_root is not None) else persistent_root
+    return {
+        "name": name,
+        "cpus": format_cpuset(held_cpus(persistent_root, host_cpus)),
+        "memory": [{"node": node, "size": format_size(amount), "page_size": page}
+                   for node, page, amount in memory_by_node(memory_root, host_nodes, default_page_kib)],
+        "active": bool(active),
+    }
+
+
+def hugepage_reservation(requirements, host, option="host_requirements"):
+    """Pools for hugepage_pools/hugepages_host from numa_plan's ``host_requirements``: each pool the plan
+    uses, at least as many pages as the plan needs and never fewer than it has now (a plan never shrinks a pool).
+
+    Returns [{node, size (2M, 1G), count}] sorted by node and size.
+    """
+    if not isinstance(requirements, dict):
+        raise option_error(option, requirements, "expected numa_plan's host_requirements (a dictionary)")
+    if not isinstance(host, dict) or not isinstance(host.get("nodes"), list):
+        raise option_error("host", type(host).__name__, "expected host_info's host (a dictionary with nodes)")
+    totals = {}
+    for node in host["nodes"]:
+        for pool in node.get("hugepages") or []:
+            totals[(node.get("id"), pool.get("size_kib"))] = int(pool.get("total") or 0)
+    wanted = {}
+    for index, item in enumerate(requirements.get("hugepages") or []):
+        where = "%s.hugepages[%d]" % (option, index)
+        if not isinstance(item, dict) or not isinstance(item.get("node"), int) or isinstance(item.get("count"), bool) \
+                or not isinstance(item.get("count"), int):
+            raise option_error(where, item, "expected {node, size, count} with integer node and count")
+        size_kib = parse_size(item.get("size"), where + ".size") // 1024
+        key = (item["node"], size_kib)
+        wanted[key] = wanted.get(key, 0) + item["count"]
+    return [{"node": node, "size": kernel_size(size_kib), "count": max(count, totals.get((node, size_kib), 0))}
+            for (node, size_kib), count in sorted(wanted.items())]
+
+
+def host_layout(caps_root):
+    """(online CPU ids, node ids, default hugepage size in KiB) from host capabilities XML."""
+    cpus, nodes = set(), set()
+    for cell in caps_root.findall("host/topology/cells/cell"):
+        try:
+            nodes.add(int(cell.get("id")))
+        except (TypeError, ValueError):
+            continue
+        for cpu in cell.findall("cpus/cpu"):
+            try:
+                cpus.add(int(cpu.get("id")))
+            except (TypeError, ValueError):
+                continue
+    huge = sorted(s for s in host_page_sizes(caps_root) if s > 4)
+    return cpus, nodes or {0}, (huge[0] if huge else 2048)
+
+
+def read_placements(uri):
+    """numa_plan's ``existing`` for every guest on ``uri``, sorted by name (reads only)."""
+    # the libvirt binding is imported here so that the pure functions above need none
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge
+    edge = LibvirtEdge(uri)
+    try:
+        caps = parse_xml(edge.capabilities(), "host capabilities")
+        cpus, nodes, default_page = host_layout(caps)
+        result = []
+        for dom in edge.list_domains():
+            name = dom.name()
+            active = edge.is_active(dom)
+            persistent = parse_domain(edge.persistent_xml(dom), "the persistent XML of %s" % name)
+            live = parse_domain(edge.live_xml(dom), "the live XML of %s" % name) if active else None
+            result.append(existing_entry(name, persistent, active, cpus, nodes, live_root=live,
+                                         default_page_kib=default_page))
+    finally:
+        edge.close()
+    return sorted(result, key=lambda entry: entry["name"])
+
+
+PLAN_AREAS = ("vcpus", "cpu_model", "numa", "iothreads", "cputune", "memory_backing")
+
+
+def placement_options(entry, option="plan"):
+    """The domain_tuning areas that put one numa_plan ``plan`` entry into effect.
+
+    The plan's area options as they are, plus ``memory_devices.memory``: the sum of the guest cells'
+    memory, because libvirt makes <memory> the cells' sum and the numa area refuses cells that
+    disagree with it (both change in the same call).
+    """
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise option_error(option, entry, "expected one entry of numa_plan's plan (a dictionary with a name)")
+    if not entry.get("fits"):
+        raise option_error("%s[%s]" % (option, entry["name"]), entry.get("reason"), "the guest does not fit; "
+                           "there are no options to apply")
+    areas = dict((name, entry[name]) for name in PLAN_AREAS if isinstance(entry.get(name), dict))
+    cells = (areas.get("numa") or {}).get("cells") or []
+    if cells:
+        total = sum(parse_size(cell.get("memory"), "%s[%s].numa.cells.memory" % (option, entry["name"]))
+                    for cell in cells)
+        areas["memory_devices"] = {"memory": format_size(total)}
+    return areas

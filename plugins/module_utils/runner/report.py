@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtuned.libvirt contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What tuning_info reports: every area's settings, the running guest's values, and drift.
+
+Each area's settings are exactly what its module's ``gathered`` returns (``AREA.present(AREA.read())``),
+so that they can be fed back to the module with ``state: replaced``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils import areas as areas_package
+from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.registry import AREAS
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import UNLIMITED_KIB
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, DomainContext, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
+
+# libvirt's virDomainNumatuneMemMode numbers
+NUMA_MODES = {0: "strict", 1: "preferred", 2: "interleave", 3: "restrictive"}
+MEMORY_PARAMETERS = ("hard_limit", "soft_limit", "swap_hard_limit", "min_guarantee")
+
+
+def discover_areas():
+    """Every tuning area: the registry's (static imports, shipped by AnsiballZ), then any other
+    module of module_utils/areas that defines an ``AREA`` (found when the package is on disk)."""
+    found = dict(AREAS)
+    for info in pkgutil.iter_modules(areas_package.__path__):
+        if info.name in found or info.name == "registry" or info.name.startswith("_"):
+            continue
+        try:
+            module = importlib.import_module("%s.%s" % (areas_package.__name__, info.name))
+        except ImportError:
+            continue
+        area = getattr(module, "AREA", None)
+        if isinstance(area, Area) and area.name not in found:
+            found[area.name] = area
+    return found
+
+
+def gather(root, areas):
+    """{area name: settings in the shape of the module's options} for a parsed domain."""
+    return {name: area.present(area.read(root)) for name, area in areas.items()}
+
+
+def drift(persistent_root, live_root, areas, ctx=None):
+    """Where the running guest differs from its persistent definition, per area option.
+
+    With ``ctx`` (a DomainContext of the persistent definition), each difference is put to the
+    area's own live handler, as the modules' live planning does: what the handler knows to be the
+    same request (libvirt's expansion of firmware='efi', QEMU's expansion of the CPU model) is not
+    drift.
+    """
+    found = []
+    if ctx is not None:
+        ctx.live_root = live_root
+    for name, area in areas.items():
+        stored, running = area.read(persistent_root), area.read(live_root)
+        for option in area.differing(stored, running):
+            if ctx is not None and _same_request(area, option, running.get(option), stored.get(option), ctx):
+                continue
+            field = area.by_name[option]
+            found.append({"area": name, "option": option,
+                          "persistent": field.present(stored.get(option)),
+                          "live": field.present(running.get(option))})
+    return found
+
+
+def _same_request(area, option, live, stored, ctx):
+    handler = area.live.get(option)
+    if handler is None:
+        return False
+    try:
+        return handler(live, stored, ctx) == []
+    except NotLive:
+        return False
+    except TuningError:
+        return False
+
+
+def offline_report(xml, areas, what="xml"):
+    """The persistent part of the report, from a domain XML document."""
+    root = parse_domain(xml, what)
+    return {"name": root.findtext("name"), "uuid": root.findtext("uuid"), "areas": gather(root, areas)}
+
+
+def _kib_size(kib):
+    return "unlimited" if kib >= UNLIMITED_KIB else format_size(kib * 1024)
+
+
+def runtime_report(edge, dom):
+    """What libvirt reports for a running guest. Returns (runtime, unavailable {key: reason})."""
+    runtime, unavailable = {}, {}
+
+    def read(key, func):
+        try:
+            runtime[key] = func()
+        except TuningError as exc:
+            unavailable[key] = str(exc)
+
+    read("vcpu_counts", lambda: edge.read_vcpu_counts(dom))
+    read("vcpu_affinity", lambda: [{"vcpu": vcpu, "cpuset": format_cpuset(cpus)}
+                                   for vcpu, cpus in edge.read_vcpu_affinity(dom)])
+    read("emulator_affinity", lambda: format_cpuset(edge.read_emulator_affinity(dom)))
+    read("iothread_affinity", lambda: [{"iothread": ident, "cpuset": format_cpuset(cpus)}
+                                       for ident, cpus in edge.read_iothread_affinity(dom)])
+    read("memory_parameters", lambda: {key: _kib_size(value)
+                                       for key, value in edge.read_memory_parameters(dom).items()
+                                       if key in MEMORY_PARAMETERS})
+    read("numa_parameters", lambda: _numa(edge.read_numa_parameters(dom)))
+    read("scheduler", lambda: _scheduler(*edge.read_scheduler(dom)))
+    return runtime, unavailable
+
+
+def _numa(params):
+    return {"mode": NUMA_MODES.get(params.get("numa_mode"), params.get("numa_mode")),
+            "nodeset": params.get("numa_nodeset") or None}
+
+
+def _scheduler(kind, params):
+    return {"type": kind, "parameters": params}
+
+
+def guest_report(edge, dom, areas):
+    """Everything tuning_info says about one guest of a connection."""
+    persistent = edge.is_persistent(dom)
+    running = edge.is_active(dom)
+    persistent_root = parse_domain(edge.domain_xml(dom, inactive=persistent),
+                                   "the %s XML of %s" % ("persistent" if persistent else "live", dom.name()))
+    report = {"name": dom.name(), "uuid": dom.UUIDString(), "state": edge.read_state(dom),
+              "running": running, "persistent": persistent, "areas": gather(persistent_root, areas),
+              "runtime": {}, "drift": []}
+    if running:
+        live_root = parse_domain(edge.domain_xml(dom), "the live XML of %s" % dom.name())
+        report["live_areas"] = gather(live_root, areas)
+        if persistent:
+            from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.module import host_loaders
+            ctx = DomainContext(persistent_root, host_cpus=edge.host_cpus(), connected=True,
+                                loaders=host_loaders(edge, persistent_root))
+            report["drift"] = drift(persistent_root, live_root, areas, ctx)
+        report["runtime"], unavailable = runtime_report(edge, dom)
+        if unavailable:
+            report["unavailable"] = unavailable
+    return report
