@@ -51,7 +51,7 @@ class Dimms(Items):
 
     def __init__(self, name):
         super().__init__(name, "devices/memory", [
-            Size("size", "target/size"),
+            Size("size", "target/size", required=True),
             Text("node", "target/node", Int(0)),
             Attr("slot", "slot", Int(0), path="address"),
         ])
@@ -59,8 +59,17 @@ class Dimms(Items):
     def read(self, context):
         return [{f.name: f.read(elem) for f in self.fields} for elem in dimm_elements(context)]
 
+    def normalise(self, value, option):
+        items = super().normalise(value, option)
+        for index, item in enumerate(items or []):
+            if not item.get("size"):
+                raise TuningError("%s[%d].size: required: the DIMM's size (above zero)" % (option, index))
+        return items
+
     def canon(self, value):
-        return tuple(sorted((item.get("size"), item.get("node"), item.get("slot")) for item in (value or [])))
+        # repr orders None (no slot, no node) among ints without comparing them
+        return tuple(sorted(((item.get("size"), item.get("node"), item.get("slot")) for item in (value or [])),
+                            key=repr))
 
     def merge(self, current, desired):
         return current if desired is None else adopt_slots(current, desired)

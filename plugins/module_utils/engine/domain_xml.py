@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import copy
+import re
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import MAX_XML_CHARS
 
 try:
     from lxml import etree
@@ -62,7 +64,13 @@ def parse_xml(text, what="xml"):
         raise TuningError("the python lxml library is required: %s" % LXML_IMPORT_ERROR)
     if not isinstance(text, (str, bytes)) or not text.strip():
         raise TuningError("%s: expected XML text, got %r" % (what, type(text).__name__ if not text else text[:40]))
+    if len(text) > MAX_XML_CHARS:
+        raise TuningError("%s: a document of %d characters is not valid: libvirt takes a domain XML of at most %d "
+                          "bytes (its remote protocol's string limit, 4 MiB)" % (what, len(text), MAX_XML_CHARS))
     data = text.encode("utf-8") if isinstance(text, str) else text
+    if len(data) > MAX_XML_CHARS:
+        raise TuningError("%s: a document of %d bytes is not valid: libvirt takes a domain XML of at most %d "
+                          "bytes (its remote protocol's string limit, 4 MiB)" % (what, len(data), MAX_XML_CHARS))
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
@@ -172,6 +180,7 @@ def _steps(path):
 
 # Attributes that hold secrets in domain XML (graphics passwords, ...).
 SECRET_ATTRIBUTES = ("passwd", "password")
+_SECRET_ATTRIBUTE_TEXT = re.compile(r"""\b(passwd|password)\s*=\s*(["'])(.*?)\2""", re.DOTALL)
 
 
 def domain_secrets(text):
@@ -181,7 +190,10 @@ def domain_secrets(text):
     try:
         root = parse_xml(text)
     except TuningError:
-        return []
+        # not parsed (too long, not well-formed): its secrets must still be masked in the failure
+        if not isinstance(text, str):
+            return []
+        return [found.group(3) for found in _SECRET_ATTRIBUTE_TEXT.finditer(text) if found.group(3)]
     found = []
     for elem in root.iter():
         if not isinstance(elem.tag, str):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError, option_error
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import check_int_size, check_xml_text, refuse
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size, parse_size, unit_factor
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import (
     ensure_path, etree, find_path, insert_child, is_empty, remove_element,
@@ -50,7 +51,11 @@ class Str(ValueType):
     def parse(self, value, option):
         if isinstance(value, (dict, list)) or isinstance(value, bool):
             raise option_error(option, value, "expected a string")
-        return str(value)
+        if isinstance(value, int):
+            check_int_size(value, option)
+        text = str(value)
+        check_xml_text(text, option)
+        return text
 
 
 class Int(ValueType):
@@ -62,16 +67,17 @@ class Int(ValueType):
         self.minimum, self.maximum, self.special, self.rule = minimum, maximum, tuple(special), rule
 
     def parse(self, value, option):
-        if isinstance(value, bool):
-            raise option_error(option, value, "expected an integer")
+        if isinstance(value, bool) or not isinstance(value, (int, str, float)):
+            raise refuse(option, value, "expected an integer")
+        check_int_size(value, option)
         try:
             number = int(str(value).strip(), 10) if not isinstance(value, int) else value
         except ValueError:
-            raise option_error(option, value, "expected an integer")
+            raise refuse(option, value, "expected an integer")
         if number in self.special:
             return number
         if (self.minimum is not None and number < self.minimum) or (self.maximum is not None and number > self.maximum):
-            raise option_error(option, value, self.rule or self._range_text())
+            raise refuse(option, value, self.rule or self._range_text())
         return number
 
     def _range_text(self):
