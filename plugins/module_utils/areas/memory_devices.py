@@ -16,7 +16,7 @@ import copy
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import (
-    dimm_elements, dimm_total, element_size, guest_cells,
+    dimm_elements, dimm_total, element_size, guest_cells, other_memory_devices,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
@@ -168,6 +168,7 @@ class MemoryDevicesArea(Area):
             target["memory"] = current["memory"] - _total(current.get("dimms")) + _total(target.get("dimms"))
         if target.get("current_memory") is not None and target["current_memory"] == target.get("memory"):
             target["current_memory"] = None
+        target["_before_dimms"] = list(current.get("dimms") or [])  # not an option: for the alignment rule
         return target
 
     def snapshot(self, root):
@@ -195,17 +196,30 @@ FIELDS = [
 
 
 def validate(target, ctx):
-    """Memory, balloon, hot-plug ceiling and DIMMs against each other and the guest's NUMA cells."""
+    """Memory, balloon, hot-plug ceiling and DIMMs against each other and the guest's NUMA cells.
+
+    libvirt counts every memory device toward <memory> (virDomainDefPostParseMemory,
+    src/conf/domain_postparse.c): the nvdimm, virtio-mem and virtio-pmem devices this area leaves
+    alone are counted here as libvirt counts them.
+    """
     memory, dimms = target["memory"], target["dimms"] or []
     maximum = target["max_memory"]
     cells = guest_cells(ctx.root)
     if not isinstance(memory, int):
         return []
-    base = memory - _total(dimms)
+    others = other_memory_devices(ctx.root)
+    other_total = sum(others.values())
+    devices = _total(dimms) + other_total
+    base = memory - devices
     if target["current_memory"] is not None and target["current_memory"] > memory:
         raise TuningError("current_memory: %r is not valid: the balloon target cannot exceed the guest's memory (%s)"
                           % (format_size(target["current_memory"]), format_size(memory)))
     if base <= 0:
+        if other_total:
+            raise TuningError("memory: %r is not valid: the memory devices alone are %s (DIMMs %s, %s); memory is the "
+                              "total, memory devices included"
+                              % (format_size(memory), format_size(devices), format_size(_total(dimms)),
+                                 ", ".join("%s %s" % (model, format_size(size)) for model, size in sorted(others.items()))))
         raise TuningError("memory: %r is not valid: the DIMMs alone are %s; memory is the total, DIMMs included"
                           % (format_size(memory), format_size(_total(dimms))))
     for option, given in (("max_memory", maximum), ("dimms", dimms)):
@@ -220,38 +234,64 @@ def validate(target, ctx):
                               % (format_size(maximum["size"]), format_size(base),
                                  " without its DIMMs" if dimms else ""))
     if dimms:
-        if maximum is None:
-            raise TuningError("dimms: DIMMs need max_memory (the hot-plug ceiling and its slots)")
-        if len(dimms) > maximum["slots"]:
-            raise TuningError("dimms: %d DIMMs do not fit in max_memory's %d slots" % (len(dimms), maximum["slots"]))
-        if memory > maximum["size"]:
-            raise TuningError("dimms: the guest's memory without DIMMs (%s) and its DIMMs (%s) add up to %s, more than "
-                              "max_memory (%s)" % (format_size(base), format_size(_total(dimms)), format_size(memory),
-                                                   format_size(maximum["size"])))
-        slots = {}
-        for index, item in enumerate(dimms):
-            if not item.get("size"):
-                raise TuningError("dimms[%d].size: required: the DIMM's size (above zero)" % index)
-            if item.get("node") is None or item["node"] not in cells:
-                raise TuningError("dimms[%d].node: %r is not valid: the guest has NUMA cells %s"
-                                  % (index, item.get("node"), format_cpuset(cells)))
-            slot = item.get("slot")
-            if slot is not None:
-                if slot >= maximum["slots"]:
-                    raise TuningError("dimms[%d].slot: %d is not valid: max_memory has slots 0-%d"
-                                      % (index, slot, maximum["slots"] - 1))
-                if slot in slots:
-                    raise TuningError("dimms[%d].slot: %d is not valid: dimms[%d] has it too" % (index, slot, slots[slot]))
-                slots[slot] = index
+        _check_dimms(target, ctx, cells, base, devices)
     if cells:
         cell_memory = sum(cell["memory"] for cell in cells.values())
-        if cell_memory + _total(dimms) != memory:
-            raise TuningError("memory: %r is not valid: the guest's NUMA cells (%s) and DIMMs (%s) add up to %s, and "
-                              "libvirt derives the memory from them; change the cells (to change both at once, set "
-                              "memory_devices.memory and numa.cells in one virtuned.libvirt.domain_tuning task)"
-                              % (format_size(memory), format_size(cell_memory), format_size(_total(dimms)),
-                                 format_size(cell_memory + _total(dimms))))
+        if cell_memory + devices != memory:
+            if other_total:
+                parts = "the guest's NUMA cells (%s) and memory devices (%s: DIMMs %s, %s)" % (
+                    format_size(cell_memory), format_size(devices), format_size(_total(dimms)),
+                    ", ".join("%s %s" % (model, format_size(size)) for model, size in sorted(others.items())))
+            else:
+                parts = "the guest's NUMA cells (%s) and DIMMs (%s)" % (format_size(cell_memory),
+                                                                       format_size(_total(dimms)))
+            raise TuningError("memory: %r is not valid: %s add up to %s, and libvirt derives the memory from them; "
+                              "change the cells (to change both at once, set memory_devices.memory and numa.cells in "
+                              "one virtuned.libvirt.domain_tuning task)"
+                              % (format_size(memory), parts, format_size(cell_memory + devices)))
     return []
+
+
+def _dimm_alignment(ctx):
+    """QEMU's DIMM size alignment in bytes: 2 MiB, 256 MiB on ppc64 (qemuDomainGetMemoryModuleSizeAlignment,
+    src/qemu/qemu_domain.c). libvirt rounds DIMMs up to it at boot; a hot-plugged DIMM that is not aligned
+    is refused by QEMU ("backend memory size must be multiple of 0x200000")."""
+    os_type = ctx.root.find("os/type")
+    arch = os_type.get("arch") if os_type is not None else None
+    return 256 * 1024 * 1024 if arch and arch.startswith("ppc64") else 2 * 1024 * 1024
+
+
+def _check_dimms(target, ctx, cells, base, devices):
+    memory, dimms, maximum = target["memory"], target["dimms"], target["max_memory"]
+    if maximum is None:
+        raise TuningError("dimms: DIMMs need max_memory (the hot-plug ceiling and its slots)")
+    if len(dimms) > maximum["slots"]:
+        raise TuningError("dimms: %d DIMMs do not fit in max_memory's %d slots" % (len(dimms), maximum["slots"]))
+    if memory > maximum["size"]:
+        raise TuningError("dimms: the guest's memory without DIMMs (%s) and its DIMMs (%s) add up to %s, more than "
+                          "max_memory (%s)" % (format_size(base), format_size(devices), format_size(memory),
+                                               format_size(maximum["size"])))
+    align = _dimm_alignment(ctx)
+    existing = {(item.get("size"), item.get("node")) for item in target.get("_before_dimms") or []}
+    slots = {}
+    for index, item in enumerate(dimms):
+        if not item.get("size"):
+            raise TuningError("dimms[%d].size: required: the DIMM's size (above zero)" % index)
+        if isinstance(item["size"], int) and item["size"] % align and (item["size"], item.get("node")) not in existing:
+            raise TuningError("dimms[%d].size: %r is not valid: QEMU needs DIMM sizes in multiples of %s on this "
+                              "architecture (libvirt rounds them up at boot and QEMU refuses them at hot-plug)"
+                              % (index, format_size(item["size"]), format_size(align)))
+        if item.get("node") is None or item["node"] not in cells:
+            raise TuningError("dimms[%d].node: %r is not valid: the guest has NUMA cells %s"
+                              % (index, item.get("node"), format_cpuset(cells)))
+        slot = item.get("slot")
+        if slot is not None:
+            if slot >= maximum["slots"]:
+                raise TuningError("dimms[%d].slot: %d is not valid: max_memory has slots 0-%d"
+                                  % (index, slot, maximum["slots"] - 1))
+            if slot in slots:
+                raise TuningError("dimms[%d].slot: %d is not valid: dimms[%d] has it too" % (index, slot, slots[slot]))
+            slots[slot] = index
 
 
 # --------------------------------------------------------------------------- live

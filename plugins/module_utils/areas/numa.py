@@ -12,7 +12,7 @@ from __future__ import annotations
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import (
-    dimm_total, host_nodes, memory_bytes,
+    host_nodes, memory_bytes, memory_device_total, other_memory_devices,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
@@ -105,10 +105,11 @@ def _check_cells(cells, ctx):
     # libvirt makes <memory> the cells' memory plus the DIMMs: refuse a guest whose numbers disagree
     memory = memory_bytes(ctx.root)
     cell_memory = sum(cell["memory"] for cell in cells)
-    dimms = dimm_total(ctx.root)
+    dimms = memory_device_total(ctx.root)
     if memory is not None and cell_memory + dimms != memory:
-        summed = ("the cells' memory (%s) and the DIMMs (%s) add up to %s"
-                  % (format_size(cell_memory), format_size(dimms), format_size(cell_memory + dimms))) if dimms \
+        devices = "memory devices" if other_memory_devices(ctx.root) else "DIMMs"
+        summed = ("the cells' memory (%s) and the %s (%s) add up to %s"
+                  % (format_size(cell_memory), devices, format_size(dimms), format_size(cell_memory + dimms))) if dimms \
             else "the cells' memory adds up to %s" % format_size(cell_memory)
         raise TuningError("cells: %s, but the guest's memory is %s; make them equal (to change both at once, "
                           "set numa.cells and memory_devices.memory in one virtuned.libvirt.domain_tuning task)"

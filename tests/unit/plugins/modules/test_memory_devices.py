@@ -66,8 +66,12 @@ def test_two_equal_dimms_and_removal():
 def test_other_memory_devices_are_left_alone():
     nvdimm = ("<memory model='nvdimm'><source><path>/tmp/nv</path></source><target><size unit='MiB'>64</size>"
               "<node>0</node></target></memory>")
-    xml = BASE.replace("</devices>", nvdimm + "</devices>")
+    # libvirt counts the nvdimm toward <memory> (cells 128 MiB + nvdimm 64 MiB)
+    xml = BASE.replace("</devices>", nvdimm + "</devices>").replace("<memory unit='MiB'>128</memory>",
+                                                                    "<memory unit='MiB'>192</memory>")
+    assert "<memory unit='MiB'>192</memory>" in xml
     result = run_module("memory_devices", dict(HOTPLUG, xml=xml, dimms=[{"size": "128M", "node": 1}]))
+    assert result["after"]["memory"] == "320 MiB"
     root = parse_domain(result["xml"])
     assert [device.get("model") for device in root.findall("devices/memory")] == ["nvdimm", "dimm"]
     kept = root.find("devices/memory[@model='nvdimm']")
