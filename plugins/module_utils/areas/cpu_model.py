@@ -43,7 +43,7 @@ FIELDS = [
     ]),
     Items("features", "cpu/feature", [
         Attr("name", "name", Str()),
-        Attr("policy", "policy", Enum(*POLICIES), default="require"),
+        Attr("policy", "policy", Enum(*POLICIES), default="require", write_default=True),
     ], key="name"),
     Group("cache", "cpu/cache", [
         Attr("level", "level", Int(1, 3)),

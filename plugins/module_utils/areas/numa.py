@@ -56,7 +56,7 @@ FIELDS = [
         ]),
         Items("memnodes", "memnode", [
             Attr("cellid", "cellid", Int(0)),
-            Attr("mode", "mode", Enum(*MODES), default="strict"),
+            Attr("mode", "mode", Enum(*MODES), default="strict", write_default=True),
             Attr("nodeset", "nodeset", CpuSet()),
         ], key="cellid"),
     ]),

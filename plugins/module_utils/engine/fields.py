@@ -205,10 +205,18 @@ class _Scalar(Field):
         return self.vtype.choices
 
     def normalise(self, value, option):
-        return None if value is None else self.vtype.parse(value, option)
+        if value is None:
+            return None
+        parsed = self.vtype.parse(value, option)
+        if isinstance(self.vtype, Str) and not parsed.strip():
+            return ""  # given, and empty: libvirt drops an empty value, so it means "absent"
+        return parsed
+
+    def canon(self, value):
+        return super().canon(None if value == "" else value)
 
     def present(self, value):
-        return None if value is None else self.vtype.present(value)
+        return None if value is None or value == "" else self.vtype.present(value)
 
     def _xml_value(self, text, context):
         try:
@@ -218,11 +226,15 @@ class _Scalar(Field):
 
 
 class Attr(_Scalar):
-    """An attribute: of the context element (path None) or of the element at ``path``."""
+    """An attribute: of the context element (path None) or of the element at ``path``.
 
-    def __init__(self, name, attr, vtype=None, path=None, **kwargs):
+    ``write_default``: when the value is None, write ``default`` (libvirt's schema requires the
+    attribute, and libvirt always writes it: a memnode's mode, a CPU feature's policy).
+    """
+
+    def __init__(self, name, attr, vtype=None, path=None, write_default=False, **kwargs):
         super().__init__(name, path, vtype, **kwargs)
-        self.attr = attr
+        self.attr, self.write_default = attr, write_default
 
     def read(self, context):
         elem = context if self.path is None else find_path(context, self.path)
@@ -231,6 +243,10 @@ class Attr(_Scalar):
         return self._xml_value(elem.get(self.attr), context)
 
     def write(self, context, value):
+        if value == "":
+            value = None
+        if value is None and self.write_default and self.default is not None:
+            value = self.default
         if value is None:
             elem = context if self.path is None else find_path(context, self.path)
             if elem is not None and self.attr in elem.attrib:
@@ -243,7 +259,11 @@ class Attr(_Scalar):
 
 
 class Text(_Scalar):
-    """The text of the element at ``path``."""
+    """The text of the element at ``path`` (compared without surrounding white space, as it is read)."""
+
+    def normalise(self, value, option):
+        parsed = super().normalise(value, option)
+        return parsed.strip() if isinstance(parsed, str) else parsed
 
     def read(self, context):
         elem = find_path(context, self.path)
@@ -252,6 +272,8 @@ class Text(_Scalar):
         return self._xml_value(elem.text.strip(), context)
 
     def write(self, context, value):
+        if value == "":
+            value = None
         if value is None:
             elem = find_path(context, self.path)
             if elem is not None:
@@ -390,7 +412,18 @@ class Group(Field):
             return None
         return {f.name: f.read(elem) for f in self.fields}
 
+    def is_empty_value(self, value):
+        return value is None or self.is_blank(value)
+
+    def is_blank(self, value):
+        """A dict that sets nothing ({} given, or every key None): libvirt drops such an element, so it
+        compares, writes and shows as no element (and still counts as given, for state deleted)."""
+        return value is not None and self.path is not None and all(
+            f.is_empty_value(value.get(f.name)) for f in self.fields)
+
     def write(self, context, value):
+        if self.is_blank(value):
+            value = None
         if value is None:
             elem = self._elem(context)
             if elem is not None and elem is not context:
@@ -404,7 +437,7 @@ class Group(Field):
             f.write(elem, value.get(f.name))
 
     def canon(self, value):
-        if value is None:
+        if value is None or self.is_blank(value):
             return None
         return tuple((f.name, f.canon(value.get(f.name))) for f in self.fields)
 
@@ -416,7 +449,7 @@ class Group(Field):
         return {f.name: f.merge(current.get(f.name), desired.get(f.name)) for f in self.fields}
 
     def present(self, value):
-        if value is None:
+        if value is None or self.is_blank(value):
             return None
         out = {}
         for f in self.fields:

@@ -96,3 +96,60 @@ def test_memory_that_leaves_out_a_virtio_mem_device_is_refused():
     assert refused("memory_devices", {"xml": xml, "memory": "128M"}) == (
         "memory: '128 MiB' is not valid: the memory devices alone are 256 MiB (DIMMs 0 KiB, virtio-mem 256 MiB); "
         "memory is the total, memory devices included")
+
+
+# --- what libvirt's RNG schemas (src/conf/schemas/*.rng) require of the XML written
+
+def schema_valid(xml):
+    import shutil
+    import subprocess
+    import tempfile
+    if shutil.which("virt-xml-validate") is None:
+        pytest.skip("virt-xml-validate is not installed")
+    with tempfile.NamedTemporaryFile("w", suffix=".xml") as handle:
+        handle.write(xml)
+        handle.flush()
+        done = subprocess.run(["virt-xml-validate", handle.name, "domain"], capture_output=True, text=True)
+    return done.returncode == 0
+
+
+TWO_CELLS = BASE.replace("</cpu>", "<numa><cell id='0' cpus='0-1' memory='64' unit='MiB'/>"
+                                   "<cell id='1' cpus='2-3' memory='64' unit='MiB'/></numa></cpu>")
+
+
+def test_memnode_mode_is_written_as_libvirt_writes_it():
+    result = run_module("numa", {"xml": TWO_CELLS, "numatune": {"memory": {"nodeset": "0"},
+                                                                 "memnodes": [{"cellid": 1, "nodeset": "0"}]}})
+    assert result["diff"]["after"].startswith(
+        '<numatune>\n  <memory nodeset="0"/>\n  <memnode cellid="1" mode="strict" nodeset="0"/>\n</numatune>\n')
+    assert schema_valid(result["xml"])
+    assert run_module("numa", {"xml": result["xml"], "numatune": {"memnodes": [{"cellid": 1, "mode": "strict",
+                                                                               "nodeset": 0}]}})["changed"] is False
+
+
+def test_feature_policy_is_written_as_libvirt_writes_it():
+    result = run_module("cpu_model", {"xml": BASE, "features": [{"name": "pcid"}]})
+    assert result["diff"]["after"] == ('<cpu mode="custom" match="exact" check="none">\n'
+                                       '  <model fallback="forbid">kvm64</model>\n'
+                                       '  <feature name="pcid" policy="require"/>\n</cpu>\n')
+    assert schema_valid(result["xml"])
+
+
+@pytest.mark.parametrize("module, args", [
+    ("boot_firmware", {"loader": {}}), ("boot_firmware", {"nvram": {}}), ("boot_firmware", {"bootmenu": {}}),
+    ("memory_backing", {"allocation": {}}), ("numa", {"numatune": {}}), ("numa", {"numatune": {"memory": {}}}),
+    ("iothreads", {"defaultiothread": {}}), ("cpu_model", {"maxphysaddr": {}}), ("cpu_model", {"cache": {}}),
+])
+def test_an_empty_group_is_no_element(module, args):
+    # libvirt drops an element that sets nothing: {} changes nothing, and reruns agree
+    result = run_module(module, dict(args, xml=BASE))
+    assert (result.get("failed"), result["changed"]) == (None, False)
+
+
+def test_an_empty_text_means_absent():
+    kernel = run_module("boot_firmware", {"xml": BASE, "kernel": "/boot/vmlinuz", "cmdline": "console=ttyS0 "})
+    assert kernel["after"] == {"kernel": "/boot/vmlinuz", "cmdline": "console=ttyS0", "boot_order": ["hd"]}
+    assert run_module("boot_firmware", {"xml": kernel["xml"], "cmdline": "console=ttyS0 "})["changed"] is False
+    cleared = run_module("boot_firmware", {"xml": kernel["xml"], "cmdline": ""})
+    assert cleared["after"] == {"kernel": "/boot/vmlinuz", "boot_order": ["hd"]}
+    assert run_module("boot_firmware", {"xml": cleared["xml"], "cmdline": ""})["changed"] is False

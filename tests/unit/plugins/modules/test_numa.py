@@ -95,7 +95,7 @@ def test_gathered_then_replaced_changes_nothing():
                                              "memnodes": [{"cellid": 0, "nodeset": 0}]}})["xml"]
     gathered = run_module("numa", {"xml": tuned, "state": "gathered"})
     assert gathered["gathered"]["numatune"] == {"memory": {"mode": "interleave", "nodeset": "0"},
-                                                "memnodes": [{"cellid": 0, "nodeset": "0"}]}
+                                                "memnodes": [{"cellid": 0, "mode": "strict", "nodeset": "0"}]}
     again = run_module("numa", dict(gathered["gathered"], xml=tuned, state="replaced"))
     assert (again["changed"], again["xml"]) == (False, tuned)
 
