@@ -153,3 +153,97 @@ def test_an_empty_text_means_absent():
     cleared = run_module("boot_firmware", {"xml": kernel["xml"], "cmdline": ""})
     assert cleared["after"] == {"kernel": "/boot/vmlinuz", "boot_order": ["hd"]}
     assert run_module("boot_firmware", {"xml": cleared["xml"], "cmdline": ""})["changed"] is False
+
+
+# --- connected rules, with the host's answers given (DomainContext.host loaders)
+
+DOMCAPS = """<domainCapabilities><path>/usr/bin/qemu-system-x86_64</path><domain>kvm</domain>
+<machine>pc-i440fx-7.2</machine><arch>x86_64</arch><vcpu max='255'/>
+<os supported='yes'><enum name='firmware'><value>efi</value></enum>
+<loader supported='yes'><value>/usr/share/OVMF/OVMF_CODE_4M.fd</value><enum name='secure'><value>no</value></enum></loader></os>
+<cpu><mode name='host-passthrough' supported='yes'/><mode name='maximum' supported='yes'/>
+<mode name='host-model' supported='yes'><model fallback='forbid'>kvm64</model></mode>
+<mode name='custom' supported='yes'><model usable='no' vendor='unknown'>kvm64</model>
+<model usable='yes' vendor='unknown'>pentium3</model></mode></cpu>
+<memoryBacking supported='yes'><enum name='sourceType'><value>file</value><value>memfd</value></enum></memoryBacking>
+</domainCapabilities>"""
+CAPS = """<capabilities><host><cpu><arch>x86_64</arch><maxphysaddr mode='emulate' bits='48'/>
+<pages unit='KiB' size='4'/><pages unit='KiB' size='2048'/></cpu>
+<topology><cells num='1'><cell id='0'/></cells></topology></host></capabilities>"""
+
+
+def connected_rules(area_name, xml, params, state="merged", domcaps=DOMCAPS, caps=CAPS):
+    """An area's rules as on a connected run (host answers from the strings above): warnings, or the refusal."""
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.registry import AREAS
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import DomainContext, converge
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain, parse_xml
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+    area = AREAS[area_name]
+    full = {f.name: None for f in area.fields}
+    full.update(params)
+    loaders = {"domain_capabilities": lambda: parse_xml(domcaps), "capabilities": lambda: parse_xml(caps),
+               "free_pages": lambda size: None, "lib_version": lambda: (9, 0, 0)}
+    try:
+        results = converge(parse_domain(xml), [(area, full, state)],
+                           lambda root: DomainContext(root, host_cpus=frozenset({0, 1}), hypervisor="qemu",
+                                                      connected=True, loaders=loaders))
+    except TuningError as exc:
+        return str(exc)
+    return results[0].warnings
+
+
+# --- cpu_model: src/conf/cpu_conf.c virCPUDefParseXML, virCPUDefParseXMLCache; src/qemu/qemu_validate.c
+#     qemuValidateDomainDefCpu
+
+@pytest.mark.parametrize("args, message", [
+    ({"cache": {"mode": "passthrough"}},
+     "cache.mode: 'passthrough' is not valid with CPU mode custom: libvirt passes the host's cache through only for "
+     "host-passthrough and maximum CPUs"),
+    ({"cache": {"mode": "emulate"}},
+     "cache.level: None is not valid with mode emulate: libvirt emulates the level 3 cache only (set level 3)"),
+    ({"cache": {"mode": "emulate", "level": 2}},
+     "cache.level: 2 is not valid with mode emulate: libvirt emulates the level 3 cache only (set level 3)"),
+    ({"cache": {"level": 3, "mode": "disable"}},
+     "cache.level: 3 is not valid with mode disable: libvirt takes a level only with mode emulate"),
+    ({"cache": {"level": 3}}, "cache.mode: required: libvirt needs the cache mode (emulate, passthrough or disable)"),
+    ({"maxphysaddr": {"mode": "emulate"}},
+     "maxphysaddr.bits: required with mode emulate: the number of physical address bits"),
+    ({"maxphysaddr": {"bits": 40}}, "maxphysaddr.mode: required: libvirt needs the mode (emulate or passthrough)"),
+    ({"maxphysaddr": {"mode": "passthrough", "bits": 40}},
+     "maxphysaddr.bits: 40 is not valid with mode passthrough: libvirt takes bits only with mode emulate"),
+    ({"model": {"vendor_id": "short"}},
+     "model.vendor_id: 'short' is not valid: libvirt needs exactly 12 characters and no comma (the CPUID vendor "
+     "string QEMU is given)"),
+    ({"model": {"vendor_id": "Genuine,ntel"}},
+     "model.vendor_id: 'Genuine,ntel' is not valid: libvirt needs exactly 12 characters and no comma (the CPUID "
+     "vendor string QEMU is given)"),
+])
+def test_cpu_rules(args, message):
+    assert refused("cpu_model", dict(args, xml=BASE)) == message
+
+
+def test_cpu_vendor_and_features_need_a_model():
+    assert refused("cpu_model", {"xml": BASE, "state": "replaced", "vendor": "AMD"}) == (
+        "vendor: 'AMD' is not valid without model.name: libvirt refuses a CPU vendor specified without CPU model")
+    assert refused("cpu_model", {"xml": BASE, "state": "replaced", "features": [{"name": "x2apic"}]}) == (
+        "features: x2apic is not valid without model.name in mode custom: libvirt refuses a feature list specified "
+        "without CPU model")
+
+
+def test_cpu_cache_passthrough_with_host_passthrough_and_valid_maxphysaddr():
+    result = run_module("cpu_model", {"xml": BASE, "state": "replaced", "mode": "host-passthrough",
+                                      "cache": {"mode": "passthrough"}, "maxphysaddr": {"mode": "passthrough"}})
+    assert result["diff"]["after"] == ('<cpu mode="host-passthrough" check="none" migratable="on">\n'
+                                       '  <cache mode="passthrough"/>\n  <maxphysaddr mode="passthrough"/>\n</cpu>\n')
+    assert schema_valid(result["xml"])
+
+
+def test_cpu_rules_against_the_host():
+    assert connected_rules("cpu_model", BASE, {"maxphysaddr": {"mode": "emulate", "bits": 52}}) == (
+        "maxphysaddr.bits: 52 is not valid on this host: its CPU has 48 physical address bits, and the guest's cannot "
+        "exceed them")
+    assert connected_rules("cpu_model", BASE, {"maxphysaddr": {"mode": "emulate", "bits": 46}}) == []
+    assert connected_rules("cpu_model", BASE, {"check": "partial"}) == [
+        "model.name: kvm64 is not usable as it is on this host (domain capabilities: usable='no', some of its features "
+        "are missing); the guest may not start unless check is none"]
+    assert connected_rules("cpu_model", BASE, {"model": {"name": "pentium3"}}) == []
