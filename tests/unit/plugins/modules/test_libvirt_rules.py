@@ -247,3 +247,67 @@ def test_cpu_rules_against_the_host():
         "model.name: kvm64 is not usable as it is on this host (domain capabilities: usable='no', some of its features "
         "are missing); the guest may not start unless check is none"]
     assert connected_rules("cpu_model", BASE, {"model": {"name": "pentium3"}}) == []
+
+
+# --- boot_firmware: src/conf/domain_validate.c virDomainDefOSValidate, src/qemu/qemu_validate.c
+#     qemuValidateDomainDefBoot, src/conf/schemas/domaincommon.rng (absFilePath, bootmenu)
+
+@pytest.mark.parametrize("args, message", [
+    ({"kernel": "vmlinuz"}, "kernel: 'vmlinuz' is not valid: libvirt needs an absolute path (it resolves no path "
+                            "relative to anything)"),
+    ({"kernel": "/boot/vmlinuz", "initrd": "initrd.img"},
+     "initrd: 'initrd.img' is not valid: libvirt needs an absolute path (it resolves no path relative to anything)"),
+    ({"kernel": "/boot/vmlinuz", "dtb": "board.dtb"},
+     "dtb: 'board.dtb' is not valid: libvirt needs an absolute path (it resolves no path relative to anything)"),
+    ({"loader": {"path": "OVMF_CODE.fd"}},
+     "loader.path: 'OVMF_CODE.fd' is not valid: libvirt needs an absolute path (it resolves no path relative to "
+     "anything)"),
+    ({"firmware": "efi", "nvram": {"path": "relative_VARS.fd"}},
+     "nvram.path: 'relative_VARS.fd' is not valid: libvirt needs an absolute path (it resolves no path relative to "
+     "anything)"),
+    ({"bootmenu": {"timeout": 3000}},
+     "bootmenu.enable: required with bootmenu.timeout: libvirt's schema needs enable (true or false) on <bootmenu>"),
+    ({"firmware": "bios", "nvram": {"path": "/var/lib/libvirt/qemu/nvram/x_VARS.fd"}},
+     "nvram: {'path': '/var/lib/libvirt/qemu/nvram/x_VARS.fd'} is not valid with firmware bios: firmware type 'bios' "
+     "does not support nvram"),
+    ({"nvram": {"path": "/var/lib/libvirt/qemu/nvram/x_VARS.fd"}},
+     "loader.path: required: without firmware (autoselection) a loader or NVRAM needs the loader's path (libvirt: no "
+     "loader path specified and firmware auto selection disabled)"),
+    ({"firmware": "efi", "nvram": {"template": "/usr/share/OVMF/OVMF_VARS.fd"}},
+     "nvram.template: '/usr/share/OVMF/OVMF_VARS.fd' is not valid with firmware efi: libvirt chooses the template "
+     "when firmware is set (firmware autoselection)"),
+    ({"firmware": "efi", "loader": {"path": "/usr/share/OVMF/OVMF_CODE_4M.fd"}},
+     "loader.path: '/usr/share/OVMF/OVMF_CODE_4M.fd' is not valid with firmware efi: libvirt chooses the loader when "
+     "firmware is set (firmware autoselection); drop loader.path or firmware"),
+    ({"firmware": "efi", "loader": {"readonly": True}},
+     "loader.readonly: True is not valid with firmware efi: libvirt chooses the loader when firmware is set "
+     "(firmware autoselection); drop loader.readonly or firmware"),
+    ({"firmware": "efi", "loader": {"secure": False}},
+     "loader.secure: false is not valid with firmware efi: with firmware autoselection, secure boot is asked for "
+     "with firmware_features.secure_boot"),
+    ({"loader": {"path": "/usr/share/OVMF/OVMF_CODE_4M.fd", "stateless": True},
+      "nvram": {"path": "/var/lib/libvirt/qemu/nvram/x_VARS.fd"}},
+     "nvram: {'path': '/var/lib/libvirt/qemu/nvram/x_VARS.fd'} is not valid with loader.stateless true: a stateless "
+     "loader has no NVRAM"),
+    ({"loader": {"path": "/usr/share/OVMF/OVMF_CODE_4M.fd", "stateless": False}},
+     "loader.stateless: false is not valid with loader type not set: only a pflash loader keeps NVRAM"),
+    ({"loader": {"path": "/usr/share/OVMF/OVMF_CODE_4M.fd", "type": "pflash", "secure": True}},
+     "loader.secure: true is not valid with machine type pc: QEMU supports secure boot with q35 machine types only"),
+])
+def test_boot_firmware_rules(args, message):
+    assert refused("boot_firmware", dict(args, xml=BASE)) == message
+
+
+def test_firmware_against_domain_capabilities_in_both_directions():
+    assert connected_rules("boot_firmware", BASE, {"firmware": "bios"}) == (
+        "firmware: 'bios' is not valid on this host for pc-i440fx-7.2: no BIOS firmware is installed for firmware "
+        "autoselection (firmware offered: efi)")
+    assert connected_rules("boot_firmware", BASE, {"firmware": "efi"}) == []
+    bios_only = DOMCAPS.replace("<value>efi</value>", "<value>bios</value>")
+    assert connected_rules("boot_firmware", BASE, {"firmware": "efi"}, domcaps=bios_only) == (
+        "firmware: 'efi' is not valid on this host for pc-i440fx-7.2: no UEFI firmware is installed for firmware "
+        "autoselection (firmware offered: bios)")
+    # enrolled keys turn secure boot on (libvirt's post-parse): checked against the host on the first run
+    assert connected_rules("boot_firmware", BASE, {"firmware": "efi", "firmware_features": {"enrolled_keys": True}}) \
+        == ("firmware_features.secure_boot: true is not valid on this host for pc-i440fx-7.2: its firmware offers no "
+            "secure boot (a q35 machine type and OVMF secboot images are needed)")
