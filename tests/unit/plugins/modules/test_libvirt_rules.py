@@ -311,3 +311,36 @@ def test_firmware_against_domain_capabilities_in_both_directions():
     assert connected_rules("boot_firmware", BASE, {"firmware": "efi", "firmware_features": {"enrolled_keys": True}}) \
         == ("firmware_features.secure_boot: true is not valid on this host for pc-i440fx-7.2: its firmware offers no "
             "secure boot (a q35 machine type and OVMF secboot images are needed)")
+
+
+# --- memory_backing: src/conf/domain_validate.c virDomainDefMemtuneValidate, src/qemu/qemu_validate.c
+#     qemuValidateDomainDefMemory
+
+@pytest.mark.parametrize("args, message", [
+    ({"hugepages": [{"nodeset": "0", "size": "2M"}, {"nodeset": "0-1", "size": "1G"}]},
+     "hugepages[1].nodeset: '0-1' is not valid: guest cells 0 already have 2 MiB pages (hugepages[0]); libvirt "
+     "refuses hugepage nodesets that intersect"),
+    ({"hugepages": [{"size": "2M"}, {"size": "1G"}]},
+     "hugepages[1]: 1 GiB pages without nodeset are not valid beside hugepages[0] (2 MiB pages without nodeset): "
+     "libvirt takes one default page size (two master hugepages); give the others a nodeset"),
+    ({"hugepages": [], "allocation": {"mode": "ondemand"}},
+     "allocation.mode: 'ondemand' is not valid with hugepages: libvirt allocates hugepages immediately (use mode "
+     "immediate, or no hugepages)"),
+    ({"hugepages": [{"size": "2M"}], "source": "anonymous"},
+     "source: 'anonymous' is not valid with hugepages: hugepages are not allowed with anonymous memory source (use "
+     "file or memfd)"),
+])
+def test_memory_backing_rules(args, message):
+    assert refused("memory_backing", dict(args, xml=TWO_CELLS)) == message
+
+
+def test_hugepages_per_cell_and_a_default_are_valid():
+    result = run_module("memory_backing", {"xml": TWO_CELLS, "hugepages": [{"size": "2M"},
+                                                                           {"size": "32M", "nodeset": "1"}]})
+    assert result["after"] == {"hugepages": [{"size": "2 MiB"}, {"size": "32 MiB", "nodeset": "1"}]}
+
+
+def test_memory_source_against_domain_capabilities():
+    assert connected_rules("memory_backing", BASE, {"source": "anonymous"}) == (
+        "source: 'anonymous' is not valid on this host: its QEMU offers memory sources file, memfd")
+    assert connected_rules("memory_backing", BASE, {"source": "memfd"}) == []
