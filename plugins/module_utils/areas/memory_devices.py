@@ -204,7 +204,12 @@ def validate(target, ctx):
     """
     memory, dimms = target["memory"], target["dimms"] or []
     maximum = target["max_memory"]
+    if maximum is not None and all(value is None for value in maximum.values()):
+        maximum = None  # max_memory: {} sets nothing
     cells = guest_cells(ctx.root)
+    if memory is None:
+        raise TuningError("memory: cannot be deleted: libvirt requires the guest's memory (memory size must be "
+                          "specified via <memory> or in the <numa> configuration); set another value")
     if not isinstance(memory, int):
         return []
     others = other_memory_devices(ctx.root)
@@ -233,6 +238,7 @@ def validate(target, ctx):
             raise TuningError("max_memory.size: %r is not valid: it must be above the guest's memory (%s%s)"
                               % (format_size(maximum["size"]), format_size(base),
                                  " without its DIMMs" if dimms else ""))
+    _check_hotplug(maximum, dimms, others, ctx, cells, memory, base, devices)
     if dimms:
         _check_dimms(target, ctx, cells, base, devices)
     if cells:
@@ -261,16 +267,28 @@ def _dimm_alignment(ctx):
     return 256 * 1024 * 1024 if arch and arch.startswith("ppc64") else 2 * 1024 * 1024
 
 
-def _check_dimms(target, ctx, cells, base, devices):
-    memory, dimms, maximum = target["memory"], target["dimms"], target["max_memory"]
+def _check_hotplug(maximum, dimms, others, ctx, cells, memory, base, devices):
+    """src/qemu/qemu_domain.c qemuDomainDefValidateMemoryHotplug: every memory device (not only the DIMMs)
+    needs max_memory, takes a slot, and fits below the ceiling."""
+    count = len(dimms) + sum(1 for elem in ctx.root.findall("devices/memory") if elem.get("model") != "dimm")
+    what = "DIMMs" if not others else "memory devices (%d DIMMs, %s)" % (len(dimms), ", ".join(sorted(others)))
+    if count and maximum is None:
+        if not others:
+            raise TuningError("dimms: DIMMs need max_memory (the hot-plug ceiling and its slots)")
+        raise TuningError("max_memory: required: the guest's %s need max_memory (libvirt cannot use a memory device "
+                          "when maxMemory is not defined)" % what)
     if maximum is None:
-        raise TuningError("dimms: DIMMs need max_memory (the hot-plug ceiling and its slots)")
-    if len(dimms) > maximum["slots"]:
-        raise TuningError("dimms: %d DIMMs do not fit in max_memory's %d slots" % (len(dimms), maximum["slots"]))
+        return
+    if count > maximum["slots"]:
+        raise TuningError("dimms: %d %s do not fit in max_memory's %d slots" % (count, what, maximum["slots"]))
     if memory > maximum["size"]:
-        raise TuningError("dimms: the guest's memory without DIMMs (%s) and its DIMMs (%s) add up to %s, more than "
-                          "max_memory (%s)" % (format_size(base), format_size(devices), format_size(memory),
+        raise TuningError("dimms: the guest's memory without DIMMs (%s) and its %s (%s) add up to %s, more than "
+                          "max_memory (%s)" % (format_size(base), what, format_size(devices), format_size(memory),
                                                format_size(maximum["size"])))
+
+
+def _check_dimms(target, ctx, cells, base, devices):
+    dimms, maximum = target["dimms"], target["max_memory"]
     align = _dimm_alignment(ctx)
     existing = {(item.get("size"), item.get("node")) for item in target.get("_before_dimms") or []}
     slots = {}

@@ -37,7 +37,23 @@ class NumaTune(Group):
 
 
 class Cells(Items):
-    """<cpu><numa><cell>: shown without an empty distances list."""
+    """<cpu><numa><cell>: shown without an empty distances list. A cell without id is cell number
+    <its position> (libvirt's virDomainNumaDefParseXML), and is read and matched so."""
+
+    def read(self, context):
+        cells = super().read(context)
+        for index, cell in enumerate(cells):
+            if cell.get("id") is None:
+                cell["id"] = index
+        return cells
+
+    def write(self, context, value):
+        parent = self._container(context)
+        if parent is not None:
+            for index, elem in enumerate(parent.findall(self.tag)):
+                if elem.get("id") is None:
+                    elem.set("id", str(index))  # as libvirt writes it, so that the cell is matched by its id
+        super().write(context, value)
 
     def present(self, value):
         shown = super().present(value)
@@ -93,15 +109,19 @@ def _check_cells(cells, ctx):
                               % (index, cell["cpus"], format_cpuset(outside), max_vcpus, max_vcpus - 1))
         doubled |= cpus & seen
         seen |= cpus
+    if doubled:
+        raise TuningError("cells: vCPUs %s are in more than one cell: libvirt refuses NUMA cells with overlapping "
+                          "vCPU ids" % format_cpuset(doubled))
+    ids = sorted(cell["id"] for cell in cells)
+    if ids != list(range(len(cells))):
+        raise TuningError("cells: ids %s are not valid: libvirt numbers guest NUMA cells from 0 to %d, each once "
+                          "(exactly one cell element per guest NUMA cell)" % (format_cpuset(ids), len(cells) - 1))
+    warnings = []
     missing = set(range(max_vcpus)) - seen
-    if doubled or missing:
-        problems = []
-        if doubled:
-            problems.append("vCPUs %s are in more than one cell" % format_cpuset(doubled))
-        if missing:
-            problems.append("vCPUs %s are in no cell" % format_cpuset(missing))
-        raise TuningError("cells: each vCPU of the guest (0-%d) must be in exactly one cell: %s"
-                          % (max_vcpus - 1, "; ".join(problems)))
+    if missing:
+        warnings.append("cells: vCPUs %s are in no cell; QEMU puts them in cell 0 and warns that partial NUMA "
+                        "mappings are obsolete: give every vCPU of the guest (0-%d) a cell"
+                        % (format_cpuset(missing), max_vcpus - 1))
     # libvirt makes <memory> the cells' memory plus the DIMMs: refuse a guest whose numbers disagree
     memory = memory_bytes(ctx.root)
     cell_memory = sum(cell["memory"] for cell in cells)
@@ -115,6 +135,7 @@ def _check_cells(cells, ctx):
                           "set numa.cells and memory_devices.memory in one virtuned.libvirt.domain_tuning task)"
                           % (summed, format_size(memory)))
     _check_distances(cells)
+    return warnings
 
 
 def _check_distances(cells):
@@ -157,9 +178,13 @@ def _check_host_nodes(option, nodeset, nodes):
 def validate(target, ctx):
     """Guest cells against vCPUs and memory, memnodes against cells, nodesets against the host."""
     cells = target["cells"] or []
-    if cells:
-        _check_cells(cells, ctx)
+    warnings = _check_cells(cells, ctx) if cells else []
+    if not cells and ctx.root.find("maxMemory") is not None:
+        raise TuningError("cells: at least one guest NUMA cell is needed while the guest has max_memory (libvirt: at "
+                          "least one numa node has to be configured when enabling memory hotplug); remove "
+                          "memory_devices.max_memory first")
     tune = target["numatune"] or {}
+    _check_numatune(tune, ctx)
     cell_ids = {cell["id"] for cell in cells}
     for index, memnode in enumerate(tune.get("memnodes") or []):
         if memnode["cellid"] not in cell_ids:
@@ -177,7 +202,30 @@ def validate(target, ctx):
     _check_host_nodes("numatune.memory.nodeset", memory.get("nodeset"), nodes)
     for index, memnode in enumerate(tune.get("memnodes") or []):
         _check_host_nodes("numatune.memnodes[%d].nodeset" % index, memnode.get("nodeset"), nodes)
-    return []
+    return warnings
+
+
+def _check_numatune(tune, ctx):
+    """src/conf/numa_conf.c virDomainNumatuneSet and virDomainNumatuneNodeParseXML."""
+    memory = tune.get("memory") or {}
+    given = any(value is not None for value in memory.values())
+    vcpu = ctx.root.find("vcpu")
+    vcpu_static = vcpu is None or vcpu.get("placement", "static") == "static"
+    placement = memory.get("placement") or (
+        "static" if memory.get("nodeset") is not None or vcpu_static else "auto")
+    if given and placement == "static" and memory.get("nodeset") is None:
+        raise TuningError("numatune.memory.nodeset: required with placement static: libvirt needs the host nodes "
+                          "(nodeset for NUMA memory tuning must be set if placement is static)")
+    memnodes = tune.get("memnodes") or []
+    if memnodes and given and placement == "auto":
+        raise TuningError("numatune.memnodes: not valid with placement auto: per-node binding is not compatible with "
+                          "automatic NUMA placement")
+    if memory.get("mode") == "restrictive":
+        for index, memnode in enumerate(memnodes):
+            if (memnode.get("mode") or "strict") != "restrictive":
+                raise TuningError("numatune.memnodes[%d].mode: %r is not valid with memory mode restrictive: libvirt "
+                                  "requires mode restrictive in every memnode then"
+                                  % (index, memnode.get("mode") or "strict"))
 
 
 # --------------------------------------------------------------------------- live

@@ -344,3 +344,59 @@ def test_memory_source_against_domain_capabilities():
     assert connected_rules("memory_backing", BASE, {"source": "anonymous"}) == (
         "source: 'anonymous' is not valid on this host: its QEMU offers memory sources file, memfd")
     assert connected_rules("memory_backing", BASE, {"source": "memfd"}) == []
+
+
+# --- numa: src/conf/numa_conf.c virDomainNumatuneSet, virDomainNumatuneNodeParseXML, virDomainNumaDefParseXML;
+#     src/qemu/qemu_domain.c qemuDomainDefValidateMemoryHotplug
+
+@pytest.mark.parametrize("args, message", [
+    ({"numatune": {"memory": {"mode": "strict"}}},
+     "numatune.memory.nodeset: required with placement static: libvirt needs the host nodes (nodeset for NUMA memory "
+     "tuning must be set if placement is static)"),
+    ({"numatune": {"memory": {"placement": "auto"}, "memnodes": [{"cellid": 0, "nodeset": "0"}]}},
+     "numatune.memnodes: not valid with placement auto: per-node binding is not compatible with automatic NUMA "
+     "placement"),
+    ({"numatune": {"memory": {"mode": "restrictive", "nodeset": "0"}, "memnodes": [{"cellid": 0, "nodeset": "0"}]}},
+     "numatune.memnodes[0].mode: 'strict' is not valid with memory mode restrictive: libvirt requires mode "
+     "restrictive in every memnode then"),
+    ({"state": "replaced", "cells": [{"id": 0, "cpus": "0-1", "memory": "64M"}, {"id": 2, "cpus": "2-3",
+                                                                                "memory": "64M"}]},
+     "cells: ids 0,2 are not valid: libvirt numbers guest NUMA cells from 0 to 1, each once (exactly one cell "
+     "element per guest NUMA cell)"),
+])
+def test_numa_rules(args, message):
+    assert refused("numa", dict(args, xml=TWO_CELLS)) == message
+
+
+def test_removing_every_cell_of_a_hotplug_guest_is_refused():
+    assert refused("numa", {"xml": NUMA, "state": "replaced"}) == (
+        "cells: at least one guest NUMA cell is needed while the guest has max_memory (libvirt: at least one numa node "
+        "has to be configured when enabling memory hotplug); remove memory_devices.max_memory first")
+
+
+def test_cells_without_id_are_numbered_by_position():
+    xml = BASE.replace("</cpu>", "<numa><cell cpus='0-1' memory='64' unit='MiB'/>"
+                                 "<cell cpus='2-3' memory='64' unit='MiB'/></numa></cpu>")
+    gathered = run_module("numa", {"xml": xml, "state": "gathered"})["gathered"]
+    assert gathered == {"cells": [{"id": 0, "cpus": "0-1", "memory": "64 MiB"}, {"id": 1, "cpus": "2-3",
+                                                                                "memory": "64 MiB"}]}
+    again = run_module("numa", dict(gathered, xml=xml, state="replaced"))
+    assert (again.get("failed"), again["changed"]) == (None, False)
+    moved = run_module("numa", {"xml": xml, "cells": [{"id": 1, "cpus": "2-3", "memory": "64M", "discard": True}]})
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
+    cells = [dict(cell.attrib) for cell in parse_domain(moved["xml"]).findall("cpu/numa/cell")]
+    assert cells == [{"cpus": "0-1", "memory": "65536", "unit": "KiB", "id": "0"},
+                     {"cpus": "2-3", "memory": "65536", "unit": "KiB", "id": "1", "discard": "yes"}]
+
+
+def test_a_cell_without_vcpus_is_valid_and_vcpus_in_no_cell_are_warned():
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
+    xml = BASE.replace("</cpu>", "<numa><cell id='0' cpus='0-1' memory='64' unit='MiB'/>"
+                                 "<cell id='1' memory='64' unit='MiB'/></numa></cpu>")
+    gathered = run_module("numa", {"xml": xml, "state": "gathered"})["gathered"]
+    again = run_module("numa", dict(gathered, xml=xml, state="replaced"))
+    assert (again.get("failed"), again["changed"]) == (None, False)
+    assert parse_domain(again["xml"]).find("cpu/numa/cell[@id='1']").get("cpus") is None
+    assert connected_rules("numa", xml, {}) == [
+        "cells: vCPUs 2-3 are in no cell; QEMU puts them in cell 0 and warns that partial NUMA mappings are obsolete: "
+        "give every vCPU of the guest (0-3) a cell"]

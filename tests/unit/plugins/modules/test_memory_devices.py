@@ -77,7 +77,13 @@ def test_other_memory_devices_are_left_alone():
     kept = root.find("devices/memory[@model='nvdimm']")
     assert (kept.findtext("source/path"), dict(kept.find("target/size").attrib), kept.findtext("target/size"),
             kept.findtext("target/node")) == ("/tmp/nv", {"unit": "MiB"}, "64", "0")
-    assert run_module("memory_devices", {"xml": result["xml"], "state": "deleted"})["xml"].count("nvdimm") == 1
+    removed = run_module("memory_devices", {"xml": result["xml"], "state": "deleted",
+                                            "dimms": [{"size": "128M", "node": 1}]})
+    assert (removed["xml"].count("nvdimm"), removed["after"]["memory"]) == (1, "192 MiB")
+    # the nvdimm still needs the hot-plug ceiling (qemuDomainDefValidateMemoryHotplug)
+    assert run_module("memory_devices", {"xml": result["xml"], "state": "deleted"})["msg"] == (
+        "max_memory: required: the guest's memory devices (0 DIMMs, nvdimm) need max_memory (libvirt cannot use a "
+        "memory device when maxMemory is not defined)")
 
 
 def test_balloon_target_and_memory_following_it():
