@@ -400,3 +400,48 @@ def test_a_cell_without_vcpus_is_valid_and_vcpus_in_no_cell_are_warned():
     assert connected_rules("numa", xml, {}) == [
         "cells: vCPUs 2-3 are in no cell; QEMU puts them in cell 0 and warns that partial NUMA mappings are obsolete: "
         "give every vCPU of the guest (0-3) a cell"]
+
+
+# --- vcpus: src/qemu/qemu_domain.c qemuDomainDefVcpusPostParse, src/qemu/qemu_validate.c
+#     qemuValidateDomainVCpuTopology
+
+LISTED = BASE.replace("<iothreads>", "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no'/>"
+                                     "<vcpu id='1' enabled='yes' hotpluggable='no'/>"
+                                     "<vcpu id='2' enabled='no' hotpluggable='yes'/>"
+                                     "<vcpu id='3' enabled='no' hotpluggable='yes'/></vcpus><iothreads>")
+
+
+def test_raising_maximum_and_current_on_a_guest_with_a_vcpu_list():
+    assert refused("vcpus", {"xml": LISTED, "maximum": 6, "current": 5}) == (
+        "vcpus: vCPU 4 (enabled, hotpluggable false) after hotpluggable vCPU 3 is not valid: libvirt needs the vCPUs "
+        "plugged at boot (hotpluggable false) first; make vCPU 4 hotpluggable, or give the boot vCPUs the lowest ids")
+    fixed = run_module("vcpus", {"xml": LISTED, "maximum": 6, "current": 5,
+                                 "vcpus": [{"id": 4, "hotpluggable": True}]})
+    assert [(v["id"], v["enabled"], v["hotpluggable"]) for v in fixed["after"]["vcpus"]] == [
+        (0, True, False), (1, True, False), (2, True, True), (3, True, True), (4, True, True), (5, False, True)]
+
+
+def test_vcpu_order_on_every_enabled_vcpu_or_none():
+    assert refused("vcpus", {"xml": BASE, "vcpus": [{"id": 1, "order": 1}]}) == (
+        "vcpus: enabled vCPUs 1 have an order and 0 have none: libvirt needs an order on every enabled vCPU or on none")
+    assert refused("vcpus", {"xml": BASE, "vcpus": [{"id": 0, "order": 2}, {"id": 1, "order": 1}]}) == (
+        "vcpus: vCPU 0 with order 2 is not valid: vCPU 0 must be enabled first (order 1 or none)")
+
+
+def test_vcpu_counts_are_bounded_before_any_work():
+    import time
+    start = time.monotonic()
+    assert refused("vcpus", {"xml": BASE, "maximum": 1000000000}) == (
+        "maximum: 1000000000 is not valid: must be between 1 and 16384 (libvirt's vCPU id limit, "
+        "VIR_DOMAIN_CPUMASK_LEN; the machine type's own maximum is checked when connected)")
+    huge = BASE.replace("current='2'>4</vcpu>", ">100000000</vcpu>")
+    assert run_module("vcpus", {"xml": huge, "state": "gathered"})["gathered"] == {"maximum": "100000000",
+                                                                                   "placement": "static"}
+    assert time.monotonic() - start < 5
+
+
+def test_maximum_against_the_machine_type():
+    assert connected_rules("vcpus", BASE, {"maximum": 256, "current": 2}) == (
+        "maximum: 256 is not valid on this host: the machine type pc-i440fx-7.2 takes at most 255 vCPUs (Maximum CPUs "
+        "greater than specified machine type limit)")
+    assert connected_rules("vcpus", BASE, {"maximum": 255}) == []
