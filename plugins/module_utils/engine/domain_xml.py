@@ -9,7 +9,9 @@ import copy
 import re
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import MAX_XML_CHARS
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import (
+    MAX_IOTHREADS, MAX_VCPUS, MAX_XML_CHARS, bounded_int,
+)
 
 try:
     from lxml import etree
@@ -86,7 +88,27 @@ def parse_domain(text, what="xml"):
     root = parse_xml(text, what)
     if root.tag != "domain":
         raise TuningError("%s: expected a <domain> document, found <%s>" % (what, root.tag))
+    _check_counts(root, what)
     return root
+
+
+# Counts that planning expands into one item each: above these, no run stays small (engine/limits.py)
+_COUNTS = (("iothreads", MAX_IOTHREADS, "iothreads"), ("vcpu", MAX_VCPUS, "vCPUs"))
+
+
+def _check_counts(root, what):
+    for tag, limit, noun in _COUNTS:
+        elem = root.find(tag)
+        text = (elem.text or "").strip() if elem is not None else ""
+        if not text:
+            continue
+        if not (text.isascii() and text.isdigit()):
+            continue  # not a count at all: the areas read it as text and compare it as such
+        number = bounded_int(text)
+        if number is None or number > limit:
+            shown = text if len(text) <= 24 else "%s... (%d characters)" % (text[:20], len(text))
+            raise TuningError("%s: <%s>%s</%s> is not valid: this collection reads at most %d %s (see its "
+                              "documented limits)" % (what, tag, shown, tag, limit, noun))
 
 
 def to_string(elem, pretty=False):

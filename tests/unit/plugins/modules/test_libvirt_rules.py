@@ -435,9 +435,32 @@ def test_vcpu_counts_are_bounded_before_any_work():
         "maximum: 1000000000 is not valid: must be between 1 and 16384 (libvirt's vCPU id limit, "
         "VIR_DOMAIN_CPUMASK_LEN; the machine type's own maximum is checked when connected)")
     huge = BASE.replace("current='2'>4</vcpu>", ">100000000</vcpu>")
-    assert run_module("vcpus", {"xml": huge, "state": "gathered"})["gathered"] == {"maximum": "100000000",
-                                                                                   "placement": "static"}
+    assert run_module("vcpus", {"xml": huge, "state": "gathered"})["msg"] == (
+        "xml: <vcpu>100000000</vcpu> is not valid: this collection reads at most 16384 vCPUs (see its documented "
+        "limits)")
     assert time.monotonic() - start < 5
+
+
+def test_iothread_counts_are_bounded_before_any_work():
+    import time
+    start = time.monotonic()
+    assert refused("iothreads", {"xml": BASE, "count": 1000000}) == (
+        "count: 1000000 is not valid: must be between 0 and 16384 (this collection's limit on iothreads: each is a "
+        "host thread)")
+    huge = BASE.replace("<iothreads>2</iothreads>", "<iothreads>100000000</iothreads>")
+    for module in ("iothreads", "cputune"):
+        assert run_module(module, {"xml": huge, "state": "gathered"})["msg"] == (
+            "xml: <iothreads>100000000</iothreads> is not valid: this collection reads at most 16384 iothreads (see "
+            "its documented limits)")
+    most = run_module("iothreads", {"xml": BASE, "count": 16384})
+    assert most["after"]["count"] == 16384
+    assert time.monotonic() - start < 20
+
+
+def test_thread_pool_min_needs_a_maximum():
+    assert refused("iothreads", {"xml": BASE, "defaultiothread": {"thread_pool_min": 0}}) == (
+        "defaultiothread.thread_pool_min: 0 is not valid without thread_pool_max: libvirt compares it with the unset "
+        "maximum and refuses it (thread_pool_min must be smaller or equal to thread_pool_max)")
 
 
 def test_maximum_against_the_machine_type():
