@@ -149,10 +149,33 @@ def validate(target, ctx):
         _check_priority("emulatorsched", target["emulatorsched"])
     _check_vcpus_sets("cachetune", target["cachetune"], max_vcpus)
     _check_vcpus_sets("memorytune", target["memorytune"], max_vcpus)
-    for tune in target["memorytune"] or []:
-        if not tune.get("nodes"):
-            raise TuningError("memorytune[vcpus=%s].nodes: required: at least one {id, bandwidth}" % tune["vcpus"])
+    _check_tune_contents(target, ctx)
     return []
+
+
+def _monitors_in_xml(root, tag, vcpus):
+    """Whether the <cputune><TAG vcpus=...> element of ``vcpus`` holds <monitor> children (kept as they are)."""
+    for elem in root.findall("cputune/" + tag):
+        try:
+            same = parse_cpuset(elem.get("vcpus", ""), tag) == parse_cpuset(vcpus, tag)
+        except TuningError:
+            continue
+        if same and elem.find("monitor") is not None:
+            return True
+    return False
+
+
+def _check_tune_contents(target, ctx):
+    """src/conf/schemas/domaincommon.rng: a cachetune holds caches or monitors, a memorytune nodes or monitors
+    (libvirt drops an empty one, and writes a memorytune with monitors only as it is)."""
+    for tune in target["cachetune"] or []:
+        if not tune.get("caches") and not tune.get("monitors") and not _monitors_in_xml(ctx.root, "cachetune",
+                                                                                       tune["vcpus"]):
+            raise TuningError("cachetune[vcpus=%s].caches: required: at least one cache {id, level, type, size} or "
+                              "one monitor (libvirt drops an empty cachetune)" % tune["vcpus"])
+    for tune in target["memorytune"] or []:
+        if not tune.get("nodes") and not _monitors_in_xml(ctx.root, "memorytune", tune["vcpus"]):
+            raise TuningError("memorytune[vcpus=%s].nodes: required: at least one {id, bandwidth}" % tune["vcpus"])
 
 
 # --------------------------------------------------------------------------- live

@@ -24,6 +24,14 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml
 )
 
 UNLIMITED = "unlimited"
+# libvirt's virDomainParseMemory: a memory size must stay below 2^53 KiB (LLONG_MAX bytes, rounded up to KiB)
+MAX_MEMORY_BYTES = (2 ** 53 - 1) * 1024
+
+
+def _check_memory_size(size, option, value):
+    if size > MAX_MEMORY_BYTES:
+        raise option_error(option, value, "it is above libvirt's limit for memory sizes (%d KiB, just under 8 EiB)"
+                           % (MAX_MEMORY_BYTES // 1024))
 
 
 # --------------------------------------------------------------------------- value types
@@ -307,6 +315,9 @@ class Size(Field):
         size = parse_size(value, option, self.default_unit)
         if size < self.minimum:
             raise option_error(option, value, "must be at least %s" % format_size(self.minimum))
+        _check_memory_size(size, option, value)
+        if self.unlimited and size == MAX_MEMORY_BYTES:
+            return UNLIMITED  # libvirt's own value for no limit (VIR_DOMAIN_MEMORY_PARAM_UNLIMITED KiB)
         return size
 
     def read(self, context):
@@ -663,7 +674,11 @@ class AttrSize(Field):
         return "raw"
 
     def normalise(self, value, option):
-        return None if value is None else parse_size(value, option, self.default_unit)
+        if value is None:
+            return None
+        size = parse_size(value, option, self.default_unit)
+        _check_memory_size(size, option, value)
+        return size
 
     def read(self, context):
         elem = context if self.path is None else find_path(context, self.path)

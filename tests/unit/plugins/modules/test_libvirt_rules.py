@@ -468,3 +468,30 @@ def test_maximum_against_the_machine_type():
         "maximum: 256 is not valid on this host: the machine type pc-i440fx-7.2 takes at most 255 vCPUs (Maximum CPUs "
         "greater than specified machine type limit)")
     assert connected_rules("vcpus", BASE, {"maximum": 255}) == []
+
+
+# --- cputune: src/conf/schemas/domaincommon.rng (cachetune, memorytune)
+
+def test_memorytune_with_monitors_only_is_kept():
+    xml = BASE.replace("<iothreads>", "<cputune><memorytune vcpus='0-1'><monitor vcpus='0-1'/></memorytune>"
+                                      "</cputune><iothreads>")
+    gathered = run_module("cputune", {"xml": xml, "state": "gathered"})["gathered"]
+    again = run_module("cputune", dict(gathered, xml=xml, state="replaced"))
+    assert (again.get("failed"), again["changed"]) == (None, False)
+    assert "<monitor vcpus=\"0-1\"/>" in again["xml"]
+
+
+def test_an_empty_cachetune_is_refused():
+    assert refused("cputune", {"xml": BASE, "cachetune": [{"vcpus": "0"}]}) == (
+        "cachetune[vcpus=0].caches: required: at least one cache {id, level, type, size} or one monitor (libvirt drops "
+        "an empty cachetune)")
+
+
+# --- sizes: src/conf/domain_conf.c virDomainParseMemory (below 2^53 KiB)
+
+def test_memory_sizes_above_libvirts_limit_are_refused():
+    assert refused("memtune", {"xml": BASE, "soft_limit": "8E"}) == (
+        "soft_limit: '8E' is not valid: it is above libvirt's limit for memory sizes (9007199254740991 KiB, just under "
+        "8 EiB)")
+    top = run_module("memtune", {"xml": BASE, "soft_limit": "9007199254740991"})
+    assert top["after"] == {"soft_limit": "unlimited"}
