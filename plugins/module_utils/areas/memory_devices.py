@@ -228,7 +228,7 @@ def validate(target, ctx):
         raise TuningError("memory: %r is not valid: the DIMMs alone are %s; memory is the total, DIMMs included"
                           % (format_size(memory), format_size(_total(dimms))))
     for option, given in (("max_memory", maximum), ("dimms", dimms)):
-        if given and not cells:
+        if given and not cells and _needs_cells(ctx):
             raise TuningError("%s: memory hot-plug needs guest NUMA cells, and the guest has none "
                               "(set them with virtuned.libvirt.numa)" % option)
     if maximum is not None:
@@ -241,6 +241,7 @@ def validate(target, ctx):
     _check_hotplug(maximum, dimms, others, ctx, cells, memory, base, devices)
     if dimms:
         _check_dimms(target, ctx, cells, base, devices)
+    warnings = []
     if cells:
         cell_memory = sum(cell["memory"] for cell in cells.values())
         if cell_memory + devices != memory:
@@ -255,7 +256,14 @@ def validate(target, ctx):
                               "change the cells (to change both at once, set memory_devices.memory and numa.cells in "
                               "one virtuned.libvirt.domain_tuning task)"
                               % (format_size(memory), parts, format_size(cell_memory + devices)))
-    return []
+    return warnings
+
+
+def _needs_cells(ctx):
+    """QEMU enables memory hot-plug with guest NUMA cells only, except on ppc64 (qemuDomainDefValidateMemoryHotplug)."""
+    os_type = ctx.root.find("os/type")
+    arch = os_type.get("arch") if os_type is not None else None
+    return not (arch or "").startswith("ppc64")
 
 
 def _dimm_alignment(ctx):
@@ -290,7 +298,9 @@ def _check_hotplug(maximum, dimms, others, ctx, cells, memory, base, devices):
 def _check_dimms(target, ctx, cells, base, devices):
     dimms, maximum = target["dimms"], target["max_memory"]
     align = _dimm_alignment(ctx)
-    existing = {(item.get("size"), item.get("node")) for item in target.get("_before_dimms") or []}
+    current = getattr(ctx, "current", None)
+    before = current.get("dimms") if current is not None else target.get("_before_dimms")
+    existing = {(item.get("size"), item.get("node")) for item in before or []}
     slots = {}
     for index, item in enumerate(dimms):
         if not item.get("size"):
@@ -299,6 +309,8 @@ def _check_dimms(target, ctx, cells, base, devices):
             raise TuningError("dimms[%d].size: %r is not valid: QEMU needs DIMM sizes in multiples of %s on this "
                               "architecture (libvirt rounds them up at boot and QEMU refuses them at hot-plug)"
                               % (index, format_size(item["size"]), format_size(align)))
+        if not cells and not _needs_cells(ctx) and item.get("node") is None:
+            continue  # ppc64 without guest NUMA cells: a DIMM has no node
         if item.get("node") is None or item["node"] not in cells:
             raise TuningError("dimms[%d].node: %r is not valid: the guest has NUMA cells %s"
                               % (index, item.get("node"), format_cpuset(cells)))

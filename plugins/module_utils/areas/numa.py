@@ -131,6 +131,7 @@ def _check_cells(cells, ctx):
         summed = ("the cells' memory (%s) and the %s (%s) add up to %s"
                   % (format_size(cell_memory), devices, format_size(dimms), format_size(cell_memory + dimms))) if dimms \
             else "the cells' memory adds up to %s" % format_size(cell_memory)
+        # a define makes <memory> the sum (virDomainDefPostParseMemory with ABI update): refused, not silently moved
         raise TuningError("cells: %s, but the guest's memory is %s; make them equal (to change both at once, "
                           "set numa.cells and memory_devices.memory in one virtuned.libvirt.domain_tuning task)"
                           % (summed, format_size(memory)))
@@ -179,7 +180,9 @@ def validate(target, ctx):
     """Guest cells against vCPUs and memory, memnodes against cells, nodesets against the host."""
     cells = target["cells"] or []
     warnings = _check_cells(cells, ctx) if cells else []
-    if not cells and ctx.root.find("maxMemory") is not None:
+    os_type = ctx.root.find("os/type")
+    ppc64 = ((os_type.get("arch") if os_type is not None else None) or "").startswith("ppc64")
+    if not cells and ctx.root.find("maxMemory") is not None and not ppc64:
         raise TuningError("cells: at least one guest NUMA cell is needed while the guest has max_memory (libvirt: at "
                           "least one numa node has to be configured when enabling memory hotplug); remove "
                           "memory_devices.max_memory first")
