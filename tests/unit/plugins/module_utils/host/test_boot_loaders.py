@@ -15,7 +15,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors imp
 from ansible_collections.virtuned.libvirt.plugins.module_utils.host.kernel_cmdline import (
     check_request, grub_cfg_args, grub_default_args, grub_dropin_text, grubby_commands, owned,
     parse_grubby_info, reboot_required, split_args)
-from ansible_collections.virtuned.libvirt.plugins.modules import kernel_cmdline as module_code
+from ansible_collections.virtuned.libvirt.plugins.module_utils.host import boot_loaders as module_code
 
 KEYS = ["isolcpus", "nohz_full", "rcu_nocbs", "irqaffinity"]
 
@@ -161,7 +161,7 @@ def make_root(tmp_path, tools=("update-grub",), cmdline="ro quiet"):
 
 
 def run_grub(module, args, check_mode=False):
-    target = module_code.BootTarget(module, module.root)
+    target = module_code.BootTarget(module.run_command, module.root)
     result = dict(changed=False, commands=[], warnings=[])
     module_code.grub(target, "90-virtuned-test", args, KEYS, check_mode, result)
     return result
@@ -220,7 +220,7 @@ def test_grub_warns_about_owned_arguments_it_cannot_remove(tmp_path):
 
 
 def run_grubby(module, args, check_mode=False):
-    target = module_code.BootTarget(module, module.root)
+    target = module_code.BootTarget(module.run_command, module.root)
     result = dict(changed=False, commands=[], warnings=[])
     module_code.grubby(target, args, KEYS, check_mode, result)
     return result
