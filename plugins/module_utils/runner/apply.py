@@ -97,6 +97,8 @@ def apply_connected(params, requests, check_mode):
                     # Another writer may have changed the domain since we read it: start again from its XML.
                     if edge.persistent_xml(dom) != original:
                         continue
+                    # Nor may a define recreate a guest that was undefined meanwhile.
+                    _still_defined(edge, dom)
                     if params.get("backup"):
                         outcome.backup_file = write_backup(params.get("backup_dir"), original, dom.name())
                     dom = edge.define(to_document(root))
@@ -142,6 +144,18 @@ def _apply_live(edge, dom, params, check_mode, outcome, ctx):
                 raise TuningError("%s. The persistent definition is updated; live so far: %s; "
                                   "the rest applies at the next start" % (exc, done))
         outcome.live_changes.append(op.text)
+
+
+def _still_defined(edge, dom):
+    """Refuse to define when the domain's persistent definition is gone (undefined by another writer)."""
+    try:
+        found = edge.lookup(uuid=dom.UUIDString())
+        persistent = edge.is_persistent(found)
+    except TuningError:
+        persistent = False
+    if not persistent:
+        raise TuningError("%s: the domain was undefined while it was being tuned; nothing was defined"
+                          % dom.name())
 
 
 class _NoLock:
