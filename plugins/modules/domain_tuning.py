@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: domain_tuning
 short_description: Tune several areas of one libvirt guest in one call (one read, one define)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Takes the options of the area modules under the area modules' names and applies them
     all with one read of the persistent definition and one define, through the same engine

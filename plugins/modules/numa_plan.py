@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: numa_plan
 short_description: Place guests on host NUMA nodes, cores and hugepages, and size the host for them
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Pure computation; changes nothing. From the host (M(virtuned.libvirt.host_info)'s RV(virtuned.libvirt.host_info#module:host))
     and a list of guest requests, computes for each guest the exact options of the
