@@ -24,6 +24,8 @@ description:
   - Read-only; the result is the same in check mode.
 author:
   - virtuned.libvirt contributors (@virtuned)
+extends_documentation_fragment:
+  - virtuned.libvirt.attributes.libvirt
 requirements:
   - libvirt-python
 options:

@@ -23,6 +23,8 @@ description:
   - The rules are in the collection's C(docs/numa_plan.md); profiles in C(docs/numa_profiles.md).
 author:
   - virtuned.libvirt contributors (@virtuned)
+extends_documentation_fragment:
+  - virtuned.libvirt.attributes.libvirt
 requirements:
   - libvirt-python (only when O(host) is left out)
 options:

@@ -21,6 +21,8 @@ description:
   - Reads only, over a read-only connection; secrets in the domain XML are never returned.
 author:
   - virtuned.libvirt contributors (@virtuned)
+extends_documentation_fragment:
+  - virtuned.libvirt.attributes.libvirt
 options:
   name:
     description: Name of one libvirt domain.
