@@ -7,8 +7,8 @@ tests/conftest.py as ``conftest``, tests/unit/fakehost.py as ``fakehost`` and on
 another (``test_memtune``). ansible-test imports every file under tests/ as a package of the
 collection (ansible_collections.virtuned.libvirt.tests...), so here, and only under ansible-test,
 the same modules are made importable by those plain names, and .build/collections (which
-`make collection` makes and the tests that run a module file put on PYTHONPATH) is pointed at
-ansible-test's collection tree. Under `make test-unit` this file is ``unit.conftest`` and does nothing.
+`make collection` makes and the tests that run a module file put on PYTHONPATH) is made from
+ansible-test's collection tree and ansible package. Under `make test-unit` this file is ``unit.conftest`` and does nothing.
 """
 
 from __future__ import annotations
@@ -26,11 +26,18 @@ if __name__.startswith("ansible_collections."):
         if path not in sys.path:
             sys.path.append(path)
 
+    # The tests that run a module file as a script give it PYTHONPATH=.build/collections: a directory
+    # with ansible-test's collection tree and the ansible package it runs with (--venv has no other).
     collections = os.path.join(shared_conftest.ROOT, ".build", "collections")
     tree = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)[0]
-    if tree and not os.path.isdir(os.path.join(collections, "ansible_collections", "virtuned", "libvirt")):
-        os.makedirs(os.path.dirname(collections), exist_ok=True)
-        try:
-            os.symlink(tree, collections)
-        except FileExistsError:  # another pytest-xdist worker made it
-            pass
+    if tree:
+        import ansible
+
+        os.makedirs(collections, exist_ok=True)
+        for name, target in (("ansible_collections", os.path.join(tree, "ansible_collections")),
+                             ("ansible", os.path.dirname(ansible.__file__))):
+            if not os.path.exists(os.path.join(collections, name)):
+                try:
+                    os.symlink(target, os.path.join(collections, name))
+                except FileExistsError:  # another pytest-xdist worker made it
+                    pass
