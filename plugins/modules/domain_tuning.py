@@ -56,14 +56,18 @@ notes:
 '''
 
 EXAMPLES = r'''
-- name: Place a guest from a numa_plan result in one call
+- name: Place each guest of a numa_plan result in one call (its memory follows the planned cells)
   virtuned.libvirt.domain_tuning:
     name: "{{ item.name }}"
-    cputune: "{{ item.cputune }}"
-    numa: "{{ item.numa }}"
-    memory_backing: "{{ item.memory_backing }}"
-    vcpus: "{{ item.vcpus }}"
-    cpu_model: "{{ item.cpu_model }}"
+    vcpus: "{{ areas.vcpus }}"
+    cpu_model: "{{ areas.cpu_model }}"
+    numa: "{{ areas.numa }}"
+    memory_devices: "{{ areas.memory_devices }}"
+    iothreads: "{{ areas.iothreads | default(omit) }}"
+    cputune: "{{ areas.cputune }}"
+    memory_backing: "{{ areas.memory_backing }}"
+  vars:
+    areas: "{{ item | virtuned.libvirt.placement_options }}"
   loop: "{{ plan.plan | selectattr('fits') }}"
 
 - name: Four vCPUs, pinned, on 2 MiB pages
