@@ -25,6 +25,8 @@ description:
   - Pools not listed in O(pages) are left as they are; a count of 0 releases a pool.
 author:
   - virtuned.libvirt contributors (@virtuned)
+extends_documentation_fragment:
+  - virtuned.libvirt.attributes.linux_host
 options:
   pages:
     description: The pools wanted.

@@ -23,6 +23,8 @@ description:
   - Idempotent; C(reboot_required) compares the running kernel's C(/proc/cmdline) with what the next boot will use.
 author:
   - virtuned.libvirt contributors (@virtuned)
+extends_documentation_fragment:
+  - virtuned.libvirt.attributes.linux_host
 options:
   name:
     description: The owner; names the grub drop-in file (C(/etc/default/grub.d/NAME.cfg)).
