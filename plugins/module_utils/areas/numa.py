@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import (
-    host_nodes, memory_bytes, memory_device_total, other_memory_devices,
-)
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import host_nodes
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge import live_ops
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
     Attr, AttrSize, Bool, CpuSet, Enum, Group, Int, Items,
@@ -26,19 +24,9 @@ LIVE_MODES = ("strict", "restrictive")
 LOCAL_DISTANCE = 10
 
 
-class NumaTune(Group):
-    """<numatune>: shown without an empty memnodes list."""
-
-    def present(self, value):
-        shown = super().present(value)
-        if shown is not None and not shown.get("memnodes"):
-            shown.pop("memnodes", None)
-        return shown
-
-
 class Cells(Items):
-    """<cpu><numa><cell>: shown without an empty distances list. A cell without id is cell number
-    <its position> (libvirt's virDomainNumaDefParseXML), and is read and matched so."""
+    """<cpu><numa><cell>. A cell without id is cell number <its position> (libvirt's
+    virDomainNumaDefParseXML), and is read and matched so."""
 
     def read(self, context):
         cells = super().read(context)
@@ -55,26 +43,21 @@ class Cells(Items):
                     elem.set("id", str(index))  # as libvirt writes it, so that the cell is matched by its id
         super().write(context, value)
 
-    def present(self, value):
-        shown = super().present(value)
-        for cell in shown:
-            if not cell.get("distances"):
-                cell.pop("distances", None)
-        return shown
 
+MEMNODES = Items("memnodes", "memnode", [
+    Attr("cellid", "cellid", Int(0)),
+    Attr("mode", "mode", Enum(*MODES), default="strict", write_default=True),
+    Attr("nodeset", "nodeset", CpuSet()),
+], key="cellid")
 
 FIELDS = [
-    NumaTune("numatune", "numatune", [
+    Group("numatune", "numatune", [
         Group("memory", "memory", [
             Attr("mode", "mode", Enum(*MODES), default="strict"),
             Attr("nodeset", "nodeset", CpuSet()),
             Attr("placement", "placement", Enum("static", "auto"), default="static"),
         ]),
-        Items("memnodes", "memnode", [
-            Attr("cellid", "cellid", Int(0)),
-            Attr("mode", "mode", Enum(*MODES), default="strict", write_default=True),
-            Attr("nodeset", "nodeset", CpuSet()),
-        ], key="cellid"),
+        MEMNODES,
     ]),
     Cells("cells", "cpu/numa/cell", [
         Attr("id", "id", Int(0)),
@@ -95,48 +78,16 @@ def _ids(ids):
 
 
 def _check_cells(cells, ctx):
-    max_vcpus = ctx.max_vcpus()
-    seen, doubled = set(), set()
     for index, cell in enumerate(cells):
         if cell["memory"] is None:
             raise TuningError("cells[%d].memory: required: the memory of guest cell %d" % (index, cell["id"]))
-        if cell["cpus"] is None:
-            continue
-        cpus = parse_cpuset(cell["cpus"], "cells[%d].cpus" % index)
-        outside = {cpu for cpu in cpus if cpu >= max_vcpus}
-        if outside:
-            raise TuningError("cells[%d].cpus: %r names vCPUs %s, but the guest has %d vCPUs (0-%d)"
-                              % (index, cell["cpus"], format_cpuset(outside), max_vcpus, max_vcpus - 1))
-        doubled |= cpus & seen
-        seen |= cpus
-    if doubled:
-        raise TuningError("cells: vCPUs %s are in more than one cell: libvirt refuses NUMA cells with overlapping "
-                          "vCPU ids" % format_cpuset(doubled))
     ids = sorted(cell["id"] for cell in cells)
     if ids != list(range(len(cells))):
         raise TuningError("cells: ids %s are not valid: libvirt numbers guest NUMA cells from 0 to %d, each once "
                           "(exactly one cell element per guest NUMA cell)" % (format_cpuset(ids), len(cells) - 1))
-    warnings = []
-    missing = set(range(max_vcpus)) - seen
-    if missing:
-        warnings.append("cells: vCPUs %s are in no cell; QEMU puts them in cell 0 and warns that partial NUMA "
-                        "mappings are obsolete: give every vCPU of the guest (0-%d) a cell"
-                        % (format_cpuset(missing), max_vcpus - 1))
-    # libvirt makes <memory> the cells' memory plus the DIMMs: refuse a guest whose numbers disagree
-    memory = memory_bytes(ctx.root)
-    cell_memory = sum(cell["memory"] for cell in cells)
-    dimms = memory_device_total(ctx.root)
-    if memory is not None and cell_memory + dimms != memory:
-        devices = "memory devices" if other_memory_devices(ctx.root) else "DIMMs"
-        summed = ("the cells' memory (%s) and the %s (%s) add up to %s"
-                  % (format_size(cell_memory), devices, format_size(dimms), format_size(cell_memory + dimms))) if dimms \
-            else "the cells' memory adds up to %s" % format_size(cell_memory)
-        # a define makes <memory> the sum (virDomainDefPostParseMemory with ABI update): refused, not silently moved
-        raise TuningError("cells: %s, but the guest's memory is %s; make them equal (to change both at once, "
-                          "set numa.cells and memory_devices.memory in one virtuned.libvirt.domain_tuning task)"
-                          % (summed, format_size(memory)))
+    # each vCPU in one cell, and the cells' memory with the memory devices the guest's: engine/rules.py
     _check_distances(cells)
-    return warnings
+    return []
 
 
 def _check_distances(cells):
@@ -177,7 +128,8 @@ def _check_host_nodes(option, nodeset, nodes):
 
 
 def validate(target, ctx):
-    """Guest cells against vCPUs and memory, memnodes against cells, nodesets against the host."""
+    """Guest cells, memnodes against cells, nodesets against the host (cells against vCPUs and memory:
+    engine/rules.py)."""
     cells = target["cells"] or []
     warnings = _check_cells(cells, ctx) if cells else []
     os_type = ctx.root.find("os/type")
@@ -233,12 +185,10 @@ def _check_numatune(tune, ctx):
 
 # --------------------------------------------------------------------------- live
 
-def live_numatune(live, target, ctx):
+def live_numatune(values, view):
     """Only the nodeset of a running guest in strict or restrictive mode moves live."""
-    field = AREA.by_name["numatune"]
-    live, target = live or {}, target or {}
-    memnodes = field.fields[1]
-    if memnodes.canon(live.get("memnodes")) != memnodes.canon(target.get("memnodes")):
+    live, target = values.live["numatune"] or {}, values.target["numatune"] or {}
+    if MEMNODES.comparable(live.get("memnodes")) != MEMNODES.comparable(target.get("memnodes")):
         raise NotLive("memnodes of a running guest cannot change")
     before, after = live.get("memory") or {}, target.get("memory") or {}
     mode = after.get("mode") or "strict"
@@ -252,7 +202,7 @@ def live_numatune(live, target, ctx):
         raise NotLive("libvirt cannot drop the nodeset of a running guest")
     if mode not in LIVE_MODES:
         raise NotLive("libvirt moves a running guest's memory only in strict or restrictive mode, not %s" % mode)
-    return [LiveOp("set_numa_parameters", ({"numa_nodeset": after["nodeset"]},),
+    return [LiveOp(live_ops.SET_NUMA_PARAMETERS, ({"numa_nodeset": after["nodeset"]},),
                    "set the NUMA nodeset to %s" % after["nodeset"])]
 
 

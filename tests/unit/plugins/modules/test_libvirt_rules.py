@@ -184,9 +184,10 @@ def connected_rules(area_name, xml, params, state="merged", domcaps=DOMCAPS, cap
     loaders = {"domain_capabilities": lambda: parse_xml(domcaps), "capabilities": lambda: parse_xml(caps),
                "free_pages": lambda size: None, "lib_version": lambda: (9, 0, 0)}
     try:
-        results = converge(parse_domain(xml), [(area, full, state)],
-                           lambda root: DomainContext(root, host_cpus=frozenset({0, 1}), hypervisor="qemu",
-                                                      connected=True, loaders=loaders))
+        root = parse_domain(xml)
+        results = converge(root, [(area, full, state)],
+                           DomainContext(root, host_cpus=frozenset({0, 1}), hypervisor="qemu", connected=True,
+                                         loaders=loaders))
     except TuningError as exc:
         return str(exc)
     return results[0].warnings
