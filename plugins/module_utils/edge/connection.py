@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.live_ops import HOST_ACTIONS, LIVE_OPS
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import parse_cpuset
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import LibvirtCallError, TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import LibvirtCallError, TuningError, shown
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain as parse_domain_text
 
 try:
@@ -156,13 +156,18 @@ class LibvirtEdge:
 
     # ------------------------------------------------------------------ lookup and XML
     def lookup(self, name=None, uuid=None):
+        what = ("uuid", uuid) if uuid else ("name", name)
+        if isinstance(what[1], str) and "\x00" in what[1]:
+            # the binding raises ValueError (embedded null character) before libvirt sees it
+            raise LibvirtCallError("%s: %s is not valid: it holds a NUL character, which no domain %s has"
+                                   % (what[0], shown(what[1]), what[0]))
         try:
             if uuid:
                 return self.conn.lookupByUUIDString(uuid)
             return self.conn.lookupByName(name)
         except libvirt.libvirtError as exc:
-            what = ("uuid", uuid) if uuid else ("name", name)
-            raise LibvirtCallError("%s: no domain %r on %s: %s" % (what[0], what[1], self.shown_uri, _message(exc)))
+            raise LibvirtCallError("%s: no domain %s on %s: %s" % (what[0], shown(what[1]), self.shown_uri,
+                                                                   _message(exc)))
 
     def list_domains(self):
         return self._call("listing domains", self.conn.listAllDomains, 0)

@@ -101,6 +101,8 @@ class Enum(ValueType):
         self.choices = list(choices)
 
     def parse(self, value, option):
+        if isinstance(value, int) and not isinstance(value, bool):
+            check_int_size(value, option)
         text = str(value)
         if isinstance(value, bool) or text not in self.choices:
             raise option_error(option, value, "must be one of %s" % ", ".join(self.choices))
@@ -120,6 +122,8 @@ class Bool(ValueType):
     def parse(self, value, option):
         if isinstance(value, bool):
             return value
+        if isinstance(value, int):
+            check_int_size(value, option)
         text = str(value).strip().lower()
         if text in self._TRUE:
             return True
