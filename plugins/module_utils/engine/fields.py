@@ -550,7 +550,7 @@ class Items(Field):
                 raise option_error(where, raw, "expected a dictionary")
             item = group.normalise(raw, where)
             for k in self.key:
-                if item.get(k) is None:
+                if item.get(k) is None or item.get(k) == "":  # an empty text is no identity
                     raise option_error(where, raw, "'%s' is required (it identifies the item)" % k)
             if self.key:
                 ident = self.key_of(item)

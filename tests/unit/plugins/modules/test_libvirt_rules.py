@@ -496,3 +496,39 @@ def test_memory_sizes_above_libvirts_limit_are_refused():
         "8 EiB)")
     top = run_module("memtune", {"xml": BASE, "soft_limit": "9007199254740991"})
     assert top["after"] == {"soft_limit": "unlimited"}
+
+
+# --- the offline outputs the differential test found schema-invalid (findings/differential.md): each is
+#     now either refused or valid against libvirt's RNG schemas
+
+ONE_CELL = BASE.replace("</cpu>", "<numa><cell id='0' cpus='0-3' memory='128' unit='MiB'/></numa></cpu>")
+KERNEL = BASE.replace("</os>", "<kernel>/boot/vmlinuz</kernel><cmdline>console=ttyS0</cmdline></os>")
+
+
+@pytest.mark.parametrize("module, xml, args", [
+    ("boot_firmware", BASE, {"bootmenu": {}}),
+    ("boot_firmware", BASE, {"dtb": "", "kernel": "/boot/vmlinuz"}),
+    ("boot_firmware", KERNEL, {"dtb": ""}),
+    ("boot_firmware", KERNEL, {"dtb": "board.dtb"}),
+    ("boot_firmware", KERNEL, {"initrd": ""}),
+    ("boot_firmware", KERNEL, {"initrd": "initrd.img"}),
+    ("boot_firmware", BASE, {"kernel": ""}),
+    ("boot_firmware", BASE, {"kernel": "vmlinuz"}),
+    ("boot_firmware", BASE, {"nvram": {"path": "relative_VARS.fd"}}),
+    ("boot_firmware", BASE, {"firmware": "efi", "nvram": {"path": "/var/lib/libvirt/qemu/nvram/x_VARS.fd",
+                                                          "template": ""}}),
+    ("cpu_model", BASE, {"cache": {}}),
+    ("cpu_model", ONE_CELL, {"features": [{"name": ""}]}),
+    ("cpu_model", BASE, {"features": [{"name": "pcid"}]}),
+    ("cpu_model", ONE_CELL, {"maxphysaddr": {}}),
+    ("cpu_model", ONE_CELL, {"model": {"vendor_id": "short"}}),
+    ("cputune", BASE, {"cachetune": [{"vcpus": "2"}]}),
+    ("iothreads", BASE, {"iothreadids": [{"id": 2147483647, "poll": {}}]}),
+    ("numa", TWO_CELLS, {"numatune": {"memnodes": [{"cellid": 1, "nodeset": "0"}]}}),
+])
+def test_offline_output_is_refused_or_schema_valid(module, xml, args):
+    result = run_module(module, dict(args, xml=xml))
+    if result.get("failed"):
+        assert "is not valid" in result["msg"] or "required" in result["msg"], result["msg"]
+    else:
+        assert schema_valid(result["xml"]), result["xml"]
