@@ -168,6 +168,35 @@ def _monitors_in_xml(root, tag, vcpus):
     return False
 
 
+MONITOR_LEVEL = 3  # VIR_DOMAIN_RESCTRL_MONITOR_CACHELEVEL
+
+
+def _check_monitors(tune):
+    """src/conf/domain_conf.c virDomainResctrlMonDefParse and virDomainResctrlValidateMonitor."""
+    where = "cachetune[vcpus=%s].monitors" % tune["vcpus"]
+    group = parse_cpuset(tune["vcpus"], "cachetune.vcpus")
+    monitors = tune.get("monitors") or []
+    sets = []
+    for monitor in monitors:
+        here = "%s[vcpus=%s]" % (where, monitor["vcpus"])
+        if monitor.get("level") != MONITOR_LEVEL:
+            raise TuningError("%s.level: %r is not valid: libvirt monitors the level %d cache only (set level %d)"
+                              % (here, monitor.get("level"), MONITOR_LEVEL, MONITOR_LEVEL))
+        vcpus = parse_cpuset(monitor["vcpus"], here + ".vcpus")
+        if not vcpus <= group:
+            raise TuningError("%s.vcpus: %r is not valid: a monitor's vCPUs are some of its cachetune's (%s); "
+                              "vCPUs %s are not" % (here, monitor["vcpus"], tune["vcpus"],
+                                                    format_cpuset(vcpus - group)))
+        sets.append((monitor["vcpus"], vcpus))
+    for index, (text, vcpus) in enumerate(sets):
+        for other_text, other in sets[:index]:
+            whole = vcpus == group or other == group
+            if vcpus & other and (not whole or not tune.get("caches")):
+                raise TuningError("%s[vcpus=%s].vcpus: %r overlaps the monitor of vCPUs %s: libvirt refuses "
+                                  "overlapping monitors (vcpus overlaps in resctrl groups), except one of all the "
+                                  "cachetune's vCPUs beside its caches" % (where, text, text, other_text))
+
+
 def _check_tune_contents(target, ctx):
     """src/conf/schemas/domaincommon.rng: a cachetune holds caches or monitors, a memorytune nodes or monitors
     (libvirt drops an empty one, and writes a memorytune with monitors only as it is)."""
@@ -176,6 +205,8 @@ def _check_tune_contents(target, ctx):
                                                                                        tune["vcpus"]):
             raise TuningError("cachetune[vcpus=%s].caches: required: at least one cache {id, level, type, size} or "
                               "one monitor (libvirt drops an empty cachetune)" % tune["vcpus"])
+    for tune in target["cachetune"] or []:
+        _check_monitors(tune)
     for tune in target["memorytune"] or []:
         if not tune.get("nodes") and not _monitors_in_xml(ctx.root, "memorytune", tune["vcpus"]):
             raise TuningError("memorytune[vcpus=%s].nodes: required: at least one {id, bandwidth}" % tune["vcpus"])

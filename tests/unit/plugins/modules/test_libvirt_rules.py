@@ -532,3 +532,33 @@ def test_offline_output_is_refused_or_schema_valid(module, xml, args):
         assert "is not valid" in result["msg"] or "required" in result["msg"], result["msg"]
     else:
         assert schema_valid(result["xml"]), result["xml"]
+
+
+# --- cachetune monitors: src/conf/domain_conf.c virDomainResctrlMonDefParse, virDomainResctrlValidateMonitor
+
+CACHE = {"id": 0, "level": 3, "type": "both", "size": "3M"}
+
+
+@pytest.mark.parametrize("tune, message", [
+    ({"vcpus": "0", "monitors": [{"level": 2, "vcpus": "0"}]},
+     "cachetune[vcpus=0].monitors[vcpus=0].level: 2 is not valid: libvirt monitors the level 3 cache only (set level "
+     "3)"),
+    ({"vcpus": "2-3", "monitors": [{"vcpus": "2"}]},
+     "cachetune[vcpus=2-3].monitors[vcpus=2].level: None is not valid: libvirt monitors the level 3 cache only (set "
+     "level 3)"),
+    ({"vcpus": "0", "monitors": [{"level": 3, "vcpus": "3"}]},
+     "cachetune[vcpus=0].monitors[vcpus=3].vcpus: '3' is not valid: a monitor's vCPUs are some of its cachetune's "
+     "(0); vCPUs 3 are not"),
+    ({"vcpus": "0-3", "caches": [CACHE], "monitors": [{"level": 3, "vcpus": "0-1"}, {"level": 3, "vcpus": "1-2"}]},
+     "cachetune[vcpus=0-3].monitors[vcpus=1-2].vcpus: '1-2' overlaps the monitor of vCPUs 0-1: libvirt refuses "
+     "overlapping monitors (vcpus overlaps in resctrl groups), except one of all the cachetune's vCPUs beside its "
+     "caches"),
+])
+def test_cachetune_monitor_rules(tune, message):
+    assert refused("cputune", {"xml": BASE, "cachetune": [tune]}) == message
+
+
+def test_a_monitor_of_all_the_cachetunes_vcpus_beside_its_caches_is_valid():
+    tune = {"vcpus": "0-3", "caches": [CACHE], "monitors": [{"level": 3, "vcpus": "0-3"}, {"level": 3, "vcpus": "1"}]}
+    result = run_module("cputune", {"xml": BASE, "cachetune": [tune]})
+    assert result.get("failed") is None and schema_valid(result["xml"])
