@@ -201,8 +201,8 @@ def _check_tune_contents(target, ctx):
     """src/conf/schemas/domaincommon.rng: a cachetune holds caches or monitors, a memorytune nodes or monitors
     (libvirt drops an empty one, and writes a memorytune with monitors only as it is)."""
     for tune in target["cachetune"] or []:
-        if not tune.get("caches") and not tune.get("monitors") and not _monitors_in_xml(ctx.root, "cachetune",
-                                                                                       tune["vcpus"]):
+        kept = _monitors_in_xml(ctx.root, "cachetune", tune["vcpus"])
+        if not tune.get("caches") and not tune.get("monitors") and not kept:
             raise TuningError("cachetune[vcpus=%s].caches: required: at least one cache {id, level, type, size} or "
                               "one monitor (libvirt drops an empty cachetune)" % tune["vcpus"])
     for tune in target["cachetune"] or []:

@@ -221,8 +221,8 @@ def _check_vcpu_order(items):
                                   % (item["id"], previous["id"], item["id"]))
             if (previous.get("order") or 0) > (item.get("order") or 0):
                 raise TuningError("vcpus: vCPU %d has order %s, below vCPU %d's order %s: libvirt needs the vCPUs "
-                                  "plugged at boot in ascending order" % (item["id"], item.get("order"),
-                                                                         previous["id"], previous.get("order")))
+                                  "plugged at boot in ascending order"
+                                  % (item["id"], item.get("order"), previous["id"], previous.get("order")))
         previous = item
 
 

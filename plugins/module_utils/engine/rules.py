@@ -242,8 +242,8 @@ def cells_and_dimms_make_memory(root, _before, area):
         parts = "the guest's NUMA cells (%s) and DIMMs (%s)" % (format_size(cell_memory), format_size(dimms))
     raise TuningError("memory: %r is not valid: %s add up to %s, and libvirt derives the memory from them; change "
                       "the cells (to change both at once, set memory_devices.memory and numa.cells in one "
-                      "virtuned.libvirt.domain_tuning task)" % (format_size(memory), parts,
-                                                               format_size(cell_memory + devices)))
+                      "virtuned.libvirt.domain_tuning task)"
+                      % (format_size(memory), parts, format_size(cell_memory + devices)))
 
 
 def locked_memory_has_a_limit(root, _before, _area):

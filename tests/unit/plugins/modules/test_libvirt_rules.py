@@ -118,8 +118,8 @@ TWO_CELLS = BASE.replace("</cpu>", "<numa><cell id='0' cpus='0-1' memory='64' un
 
 
 def test_memnode_mode_is_written_as_libvirt_writes_it():
-    result = run_module("numa", {"xml": TWO_CELLS, "numatune": {"memory": {"nodeset": "0"},
-                                                                 "memnodes": [{"cellid": 1, "nodeset": "0"}]}})
+    tune = {"memory": {"nodeset": "0"}, "memnodes": [{"cellid": 1, "nodeset": "0"}]}
+    result = run_module("numa", {"xml": TWO_CELLS, "numatune": tune})
     assert result["diff"]["after"].startswith(
         '<numatune>\n  <memory nodeset="0"/>\n  <memnode cellid="1" mode="strict" nodeset="0"/>\n</numatune>\n')
     assert schema_valid(result["xml"])
@@ -360,8 +360,8 @@ def test_memory_source_against_domain_capabilities():
     ({"numatune": {"memory": {"mode": "restrictive", "nodeset": "0"}, "memnodes": [{"cellid": 0, "nodeset": "0"}]}},
      "numatune.memnodes[0].mode: 'strict' is not valid with memory mode restrictive: libvirt requires mode "
      "restrictive in every memnode then"),
-    ({"state": "replaced", "cells": [{"id": 0, "cpus": "0-1", "memory": "64M"}, {"id": 2, "cpus": "2-3",
-                                                                                "memory": "64M"}]},
+    ({"state": "replaced", "cells": [{"id": 0, "cpus": "0-1", "memory": "64M"},
+                                     {"id": 2, "cpus": "2-3", "memory": "64M"}]},
      "cells: ids 0,2 are not valid: libvirt numbers guest NUMA cells from 0 to 1, each once (exactly one cell "
      "element per guest NUMA cell)"),
 ])
@@ -379,8 +379,8 @@ def test_cells_without_id_are_numbered_by_position():
     xml = BASE.replace("</cpu>", "<numa><cell cpus='0-1' memory='64' unit='MiB'/>"
                                  "<cell cpus='2-3' memory='64' unit='MiB'/></numa></cpu>")
     gathered = run_module("numa", {"xml": xml, "state": "gathered"})["gathered"]
-    assert gathered == {"cells": [{"id": 0, "cpus": "0-1", "memory": "64 MiB"}, {"id": 1, "cpus": "2-3",
-                                                                                "memory": "64 MiB"}]}
+    assert gathered == {"cells": [{"id": 0, "cpus": "0-1", "memory": "64 MiB"},
+                                  {"id": 1, "cpus": "2-3", "memory": "64 MiB"}]}
     again = run_module("numa", dict(gathered, xml=xml, state="replaced"))
     assert (again.get("failed"), again["changed"]) == (None, False)
     moved = run_module("numa", {"xml": xml, "cells": [{"id": 1, "cpus": "2-3", "memory": "64M", "discard": True}]})
