@@ -854,6 +854,14 @@ def _locality(host, state, req, relaxed):
         owner = state.pci_owner.get(address)
         if owner is not None and owner != req["name"]:
             return None, None, "PCI device %s is given to %s" % (address, owner)
+        device = host.pci[address]
+        # a physical function passed through takes its virtual functions with it, and the other way round
+        related = [("physical function", device.get("physical_function"))] + \
+            [("virtual function", vf) for vf in device.get("virtual_functions") or []]
+        for what, other in related:
+            owner = state.pci_owner.get(other) if other else None
+            if owner is not None and owner != req["name"]:
+                return None, None, "PCI device %s: its %s %s is given to %s" % (address, what, other, owner)
         if relaxed:
             continue
         if node is None:

@@ -1,0 +1,214 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Planner v2 golden tests (issue 11): overcommit, host CPU sets, reserved pages, topology preferences,
+real-time masks, PCI locality, spread, every shortage, and user-defined versioned profiles."""
+
+from __future__ import annotations
+
+import pytest
+
+import fakehost
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.host.topology import build_host, parse_nodedevs
+from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import HostPlanner, plan
+
+GIB_KIB = 1024 * 1024
+HOSTS = dict((name, build_host(fakehost.load_capabilities(name))) for name in fakehost.HOSTS)
+PCI_HOSTS = dict((name, build_host(fakehost.load_capabilities(name), nodedev_xml=fakehost.load_nodedevs(name)))
+                 for name in ("two-node-nic", "snc-four-node-pci"))
+NIC = "0000:3b:00.0"
+VF0, VF1 = "0000:3b:02.0", "0000:3b:02.1"
+GPU = "0000:17:00.0"
+SATA = "0000:00:17.0"
+
+
+def tiny(cores, threads=1, memory_gib=4, pages=None):
+    """A host dict: nodes of ``cores`` cores (a list, one entry per node), adjacent sibling numbering."""
+    cpus, nodes, next_id = [], [], 0
+    for node, count in enumerate(cores):
+        ids = []
+        for core in range(count):
+            sib = list(range(next_id, next_id + threads))
+            next_id += threads
+            ids += sib
+            for cpu in sib:
+                cpus.append({"id": cpu, "online": True, "node": node, "socket": node, "die": 0, "core": core,
+                             "siblings": ",".join(str(s) for s in sib), "l3": None, "isolated": False,
+                             "nohz_full": False})
+        nodes.append({"id": node, "cpus": ",".join(str(i) for i in ids), "memory_kib": memory_gib * GIB_KIB,
+                      "free_kib": None, "distances": [{"id": o, "value": 10 if o == node else 20}
+                                                      for o in range(len(cores))],
+                      "hugepages": [{"size_kib": size, "total": count, "free": count, "surplus": 0}
+                                    for size, count in sorted((pages or {}).get(node, {}).items())]})
+    return {"cpus": cpus, "nodes": nodes, "isolated": "", "nohz_full": "", "cmdline": "", "smt": threads > 1,
+            "domain_capabilities": None}
+
+
+def pins(*cpus):
+    return [{"vcpu": i, "cpuset": str(c)} for i, c in enumerate(cpus)]
+
+
+def topology(sockets, cores, threads):
+    return {"topology": {"sockets": sockets, "dies": 1, "cores": cores, "threads": threads}}
+
+
+def by_name(result):
+    return dict((g["name"], g) for g in result["plan"])
+
+
+def placed(result):
+    return dict((g["name"], g["host_nodes"] if g["fits"] else g["reason"]) for g in result["plan"])
+
+
+# ---------------------------------------------------------------------------------------------- 1. overcommit
+
+
+def test_a_guest_cell_never_has_more_shared_vcpus_than_its_node_has_cpus():
+    """Nova refuses 3 shared vCPUs in one cell on a 2-CPU node, whatever the ratio."""
+    result = plan(tiny([2, 2]), [{"name": "s", "vcpus": 3, "memory": "1G", "numa_nodes": 1}])
+    assert result["plan"] == [{
+        "name": "s", "fits": False, "host_nodes": [],
+        "reason": "on 1 node with small pages: node 0: 2 shared CPUs, fewer than the cell's 3 shared vCPUs; "
+                  "node 1: 2 shared CPUs, fewer than the cell's 3 shared vCPUs"}]
+    # without numa_nodes the planner splits it over both nodes: 2 + 1
+    split = plan(tiny([2, 2]), [{"name": "s", "vcpus": 3, "memory": "1G"}])["plan"][0]
+    assert (split["host_nodes"], split["numa"]["cells"]) == ([0, 1], [
+        {"id": 0, "cpus": "0-1", "memory": "683 MiB"}, {"id": 1, "cpus": "2", "memory": "341 MiB"}])
+
+
+def test_shared_vcpus_count_against_cpus_times_cpu_ratio():
+    guests = [{"name": n, "vcpus": 2, "memory": "256M"} for n in ("a", "b", "c")]
+    result = plan(tiny([2]), guests, allocation={"cpu_ratio": 2.0})
+    assert placed(result) == {
+        "a": [0], "b": [0],
+        "c": "on 1 node with small pages: node 0: room for 0 more shared vCPUs (2 shared CPUs x cpu_ratio 2, "
+             "4 in use), 2 needed (held by a, b)"}
+    assert result["map"].splitlines()[0] == "node 0: 4 GiB memory, shared vCPUs 4/4"
+    # Nova's default ratio, 16: 32 shared vCPUs on 2 CPUs
+    many = plan(tiny([2]), [{"name": "g%02d" % i, "vcpus": 2, "memory": "64M"} for i in range(17)])
+    assert [g["name"] for g in many["plan"] if not g["fits"]] == ["g16"]
+
+
+def test_existing_shared_vcpus_and_memory_are_counted():
+    old = {"name": "old", "shared_vcpus": [{"node": 0, "count": 3}], "memory": [{"node": 0, "size": "3G"}]}
+    result = plan(tiny([2, 2]), [{"name": "new", "vcpus": 2, "memory": "2G", "numa_nodes": 1}],
+                  existing=[old], allocation={"cpu_ratio": 2})
+    # node 0 has room for 1 more shared vCPU and 1 GiB: the guest goes to node 1
+    assert by_name(result)["new"]["host_nodes"] == [1]
+    full = plan(tiny([2, 2]), [{"name": "new", "vcpus": 2, "memory": "2G", "numa_nodes": 1}],
+                existing=[old, dict(old, name="old2", shared_vcpus=[{"node": 1, "count": 4}], memory=[])],
+                allocation={"cpu_ratio": 2})
+    assert placed(full)["new"] == (
+        "on 1 node with small pages: node 0: 1 GiB of memory free, 2 GiB needed (held by old); "
+        "node 0: room for 1 more shared vCPUs (2 shared CPUs x cpu_ratio 2, 3 in use), 2 needed (held by old); "
+        "node 1: room for 0 more shared vCPUs (2 shared CPUs x cpu_ratio 2, 4 in use), 2 needed (held by old2)")
+
+
+def test_dedicated_vcpus_are_never_overcommitted_and_keep_the_shared_ones_room():
+    result = plan(tiny([4]), [{"name": "s", "vcpus": 4, "memory": "1G"},
+                              {"name": "d", "vcpus": 3, "memory": "1G", "cpu_policy": "dedicated"}],
+                  allocation={"cpu_ratio": 2.0})
+    # dedicated first (canonical order): 3 CPUs; the shared guest then has 1 CPU: a 4-vCPU cell does not fit
+    assert placed(result) == {
+        "d": [0], "s": "on 1 node with small pages: node 0: 1 shared CPUs, fewer than the cell's 4 shared vCPUs"}
+    # a shared guest already there keeps its room: the dedicated guest may not shrink the pool below it
+    existing = [{"name": "s", "shared_vcpus": [{"node": 0, "count": 4}]}]
+    again = plan(tiny([4]), [{"name": "d", "vcpus": 3, "memory": "1G", "cpu_policy": "dedicated"}],
+                 existing=existing, allocation={"cpu_ratio": 2.0})
+    assert placed(again) == {"d": "on 1 node with small pages: node 0: the 4 shared vCPUs already placed there "
+                                  "would exceed 1 shared CPUs x cpu_ratio 2"}
+    with_room = plan(tiny([4]), [{"name": "d", "vcpus": 2, "memory": "1G", "cpu_policy": "dedicated"}],
+                     existing=existing, allocation={"cpu_ratio": 2.0})
+    assert by_name(with_room)["d"]["cputune"]["vcpupin"] == pins(0, 1)
+
+
+def test_ram_ratio_overcommits_small_pages_only():
+    guests = [{"name": "a", "vcpus": 1, "memory": "5G"}]
+    assert placed(plan(tiny([2]), guests)) == {
+        "a": "on 1 node with small pages: node 0: 4 GiB of memory free, 5 GiB needed"}
+    assert placed(plan(tiny([2]), guests, allocation={"ram_ratio": 1.5})) == {"a": [0]}
+    huge = plan(tiny([2], pages={0: {2048: 1024}}), [dict(guests[0], memory="3G", page_size="2M")],
+                allocation={"ram_ratio": 4.0})
+    assert placed(huge) == {"a": "on 1 node with 2 MiB pages: node 0: 1024 free 2 MiB pages, 1536 needed"}
+
+
+@pytest.mark.parametrize("allocation, message", [
+    ({"cpu_ratio": 0}, "allocation.cpu_ratio: 0 is not valid: must be above 0"),
+    ({"cpu_ratio": "lots"}, "allocation.cpu_ratio: 'lots' is not valid: expected a number such as 16.0"),
+    ({"disk_ratio": 1}, "allocation: ['disk_ratio'] is not valid: unknown fields; known: cpu_ratio, ram_ratio"),
+])
+def test_bad_allocation(allocation, message):
+    with pytest.raises(TuningError) as caught:
+        plan(tiny([2]), [], allocation=allocation)
+    assert str(caught.value) == message
+
+
+# ---------------------------------------------------------------------------------------------- 2. host CPU sets
+
+
+def test_dedicated_and_shared_host_cpu_sets():
+    host = HOSTS["adjacent"]  # node 0: CPUs 0-15, node 1: 16-31; siblings 2n, 2n+1
+    result = plan(host, [
+        {"name": "d", "vcpus": 2, "memory": "1G", "cpu_policy": "dedicated"},
+        {"name": "s", "vcpus": 2, "memory": "1G"},
+        {"name": "m", "vcpus": 2, "memory": "1G", "cpu_policy": "mixed", "dedicated_vcpus": "1", "iothreads": 1},
+    ], dedicated_cpus="4-15,20-31", shared_cpus="0-3,16-19")
+    guests = by_name(result)
+    # the emulator (share) of a dedicated guest runs on the host's shared set, as Nova's cpu_shared_set
+    assert guests["d"]["cputune"] == {"vcpupin": pins(4, 5), "emulatorpin": "0-3,16-19"}
+    assert guests["s"]["cputune"] == {"vcpupin": [{"vcpu": 0, "cpuset": "0-3"}, {"vcpu": 1, "cpuset": "0-3"}],
+                                      "emulatorpin": "0-3,16-19"}
+    assert guests["m"]["cputune"] == {"vcpupin": [{"vcpu": 0, "cpuset": "0-3"}, {"vcpu": 1, "cpuset": "6"}],
+                                      "emulatorpin": "0-3,16-19", "iothreadpin": [{"iothread": 1, "cpuset": "0-3,16-19"}]}
+
+
+def test_shared_cpus_alone_keep_dedicated_vcpus_off_them():
+    result = plan(tiny([2]), [{"name": "d", "vcpus": 2, "memory": "1G", "cpu_policy": "dedicated"}], shared_cpus="0")
+    assert placed(result) == {"d": "on 1 node with small pages: node 0: 1 free CPUs, 2 needed"}
+    only = plan(tiny([2]), [{"name": "s", "vcpus": 1, "memory": "1G"}], dedicated_cpus="1")
+    assert by_name(only)["s"]["cputune"]["vcpupin"] == [{"vcpu": 0, "cpuset": "0"}]
+
+
+def test_all_vcpus_real_time_when_the_emulator_has_the_shared_set():
+    result = plan(tiny([4]), [{"name": "rt", "vcpus": 2, "memory": "1G", "cpu_policy": "dedicated",
+                               "realtime_vcpus": "0-1"}], shared_cpus="0")
+    assert by_name(result)["rt"]["cputune"] == {
+        "vcpupin": pins(1, 2), "emulatorpin": "0", "vcpusched": [{"vcpus": "0-1", "scheduler": "fifo", "priority": 1}]}
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"dedicated_cpus": "2-3", "shared_cpus": "0-2"},
+     "shared_cpus: '0-2' is not valid: CPU 2 is in dedicated_cpus too; a CPU is dedicated or shared, not both"),
+    ({"shared_cpus": "9"}, "shared_cpus: '9' is not valid: CPU 9 is not an online host CPU"),
+])
+def test_bad_cpu_sets(options, message):
+    with pytest.raises(TuningError) as caught:
+        plan(tiny([4]), [], **options)
+    assert str(caught.value) == message
+
+
+# ---------------------------------------------------------------------------------------------- 3. reserved hugepages
+
+
+def test_reserved_hugepages_per_node():
+    guest = {"name": "h", "vcpus": 2, "memory": "1G", "cpu_policy": "dedicated", "page_size": "2M"}
+    # adjacent (from its capabilities XML): 2048 free 2 MiB pages on each node; pack takes node 0 first
+    assert by_name(plan(HOSTS["adjacent"], [guest]))["h"]["host_nodes"] == [0]
+    result = plan(HOSTS["adjacent"], [guest], reserved_hugepages=[{"node": 0, "size": "2M", "count": 1600}])
+    assert by_name(result)["h"]["host_nodes"] == [1]
+    assert result["host_requirements"]["hugepages"] == [{"node": 0, "size": "2 MiB", "count": 1600},
+                                                        {"node": 1, "size": "2 MiB", "count": 512}]
+    refused = plan(HOSTS["adjacent"], [dict(guest, numa_nodes=1, memory="4G")],
+                   reserved_hugepages=[{"node": 0, "size": "2M", "count": 1600}, {"node": 1, "size": "2M", "count": 1500}])
+    assert placed(refused)["h"] == ("on 1 node with 2 MiB pages: node 0: 448 free 2 MiB pages, 2048 needed "
+                                    "(held by reserved_hugepages); node 1: 548 free 2 MiB pages, 2048 needed "
+                                    "(held by reserved_hugepages)")
+
+
+def test_bad_reserved_hugepages():
+    with pytest.raises(TuningError) as caught:
+        plan(HOSTS["adjacent"], [], reserved_hugepages=[{"node": 5, "size": "2M", "count": 1}])
+    assert str(caught.value) == "reserved_hugepages[0].node: 5 is not valid: not a host node"
+    with pytest.raises(TuningError) as caught:
+        plan(HOSTS["adjacent"], [], reserved_hugepages=[{"node": 0, "size": "small", "count": 1}])
+    assert str(caught.value) == "reserved_hugepages[0].size: 'small' is not valid: name a hugepage size such as 2M or 1G"
