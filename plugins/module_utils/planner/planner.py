@@ -1197,7 +1197,7 @@ def choose_topology(host, req, cells):
 
     def rank(cand):
         sockets, cores, threads = cand
-        return (not fits(cand), -matches(cand), threads != default_t, -(cores * threads), -threads)
+        return (not fits(cand), -matches(cand), abs(threads - default_t), -(cores * threads), -threads)
 
     best = min(candidates, key=rank)
     if not prefs and not [k for k in wanted if k.startswith("max_")]:

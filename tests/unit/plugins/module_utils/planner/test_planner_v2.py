@@ -212,3 +212,118 @@ def test_bad_reserved_hugepages():
     with pytest.raises(TuningError) as caught:
         plan(HOSTS["adjacent"], [], reserved_hugepages=[{"node": 0, "size": "small", "count": 1}])
     assert str(caught.value) == "reserved_hugepages[0].size: 'small' is not valid: name a hugepage size such as 2M or 1G"
+
+
+# ---------------------------------------------------------------------------------------------- 4. topology
+
+
+ASYMMETRIC = [{"cpus": "0-3", "memory": "2G"}, {"cpus": "4,6", "memory": "1G"}, {"cpus": "5,7", "memory": "1G"}]
+
+
+@pytest.mark.parametrize("policy", ["shared", "dedicated"])
+def test_asymmetric_cells_never_share_a_guest_socket(policy):
+    """Cells 0-3 / 4,6 / 5,7: vCPUs 4 and 5 are in two cells, so a socket holds one vCPU."""
+    result = plan(HOSTS["four-nodes-unequal"], [{"name": "asym", "vcpus": 8, "memory": "4G", "cpu_policy": policy,
+                                                 "cells": ASYMMETRIC}])
+    entry = by_name(result)["asym"]
+    assert entry["numa"]["cells"] == [{"id": 0, "cpus": "0-3", "memory": "2 GiB"},
+                                      {"id": 1, "cpus": "4,6", "memory": "1 GiB"},
+                                      {"id": 2, "cpus": "5,7", "memory": "1 GiB"}]
+    assert entry["cpu_model"] == topology(8, 1, 1)
+    # a preference cannot change that: the closest one, and why
+    preferred = plan(HOSTS["four-nodes-unequal"], [{"name": "asym", "vcpus": 8, "memory": "4G", "cpu_policy": policy,
+                                                    "cells": ASYMMETRIC, "topology": {"sockets": 2}}])
+    entry = by_name(preferred)["asym"]
+    assert (entry["cpu_model"], entry["topology_reason"]) == (
+        topology(8, 1, 1), "sockets 2 would put vCPUs of two guest cells into one guest socket; "
+                           "chose 8 sockets x 1 cores x 1 threads")
+
+
+def test_consecutive_uneven_cells_keep_their_default():
+    cells = [{"vcpus": 6, "memory": "3G"}, {"vcpus": 2, "memory": "1G"}]
+    result = plan(HOSTS["four-nodes-unequal"], [{"name": "c", "vcpus": 8, "memory": "4G", "cells": cells}])
+    assert by_name(result)["c"]["cpu_model"] == topology(4, 2, 1)
+
+
+def _one(host, guest, **options):
+    entry = by_name(plan(host, [guest], **options))[guest["name"]]
+    return entry["cpu_model"]["topology"], entry.get("topology_reason")
+
+
+@pytest.mark.parametrize("wanted, expected, reason", [
+    (None, (1, 8, 1), None),
+    ({}, (1, 8, 1), ""),
+    ({"sockets": 2}, (2, 4, 1), ""),
+    ({"max_cores": 4}, (2, 4, 1), ""),
+    ({"sockets": 4, "cores": 2, "threads": 1}, (4, 2, 1), ""),
+    ({"max_sockets": 2, "max_cores": 2}, (2, 2, 2), "no topology within the maxima matches the host siblings the "
+                                                   "vCPUs use; chose 2 sockets x 2 cores x 2 threads"),
+    ({"cores": 3}, (1, 8, 1), "no sockets x cores x threads with cores 3 makes 8 vCPUs within the maxima; "
+                              "chose 1 sockets x 8 cores x 1 threads"),
+    ({"threads": 2}, (1, 8, 1), "threads 2: 2 guest threads per core do not match the host siblings the vCPUs "
+                                "use; chose 1 sockets x 8 cores x 1 threads"),
+])
+def test_topology_preferences_and_maxima_on_a_shared_guest_without_smt(wanted, expected, reason):
+    guest = {"name": "w", "vcpus": 8, "memory": "4G"}
+    if wanted is not None:
+        guest["topology"] = wanted
+    topo, why = _one(HOSTS["no-smt"], guest)
+    assert ((topo["sockets"], topo["cores"], topo["threads"]), why) == (expected, reason)
+
+
+def test_threads_follow_the_host_siblings_a_dedicated_guest_uses():
+    host = HOSTS["adjacent"]
+    guest = {"name": "d", "vcpus": 8, "memory": "4G", "cpu_policy": "dedicated"}
+    assert _one(host, guest) == ({"sockets": 1, "dies": 1, "cores": 4, "threads": 2}, None)
+    assert _one(host, dict(guest, topology={"sockets": 2})) == ({"sockets": 2, "dies": 1, "cores": 2, "threads": 2}, "")
+    assert _one(host, dict(guest, topology={"max_threads": 1})) == (
+        {"sockets": 1, "dies": 1, "cores": 8, "threads": 1}, "")
+    # isolate keeps siblings idle: guest threads would not be host siblings
+    assert _one(host, dict(guest, thread_policy="isolate", topology={"threads": 2})) == (
+        {"sockets": 1, "dies": 1, "cores": 8, "threads": 1},
+        "threads 2: 2 guest threads per core do not match the host siblings the vCPUs use; "
+        "chose 1 sockets x 8 cores x 1 threads")
+    # shared vCPUs float: guest threads up to the host's threads per core are allowed when asked for
+    assert _one(host, {"name": "s", "vcpus": 8, "memory": "4G", "topology": {"threads": 2}}) == (
+        {"sockets": 1, "dies": 1, "cores": 4, "threads": 2}, "")
+
+
+def test_two_cells_and_a_one_socket_maximum():
+    """Windows desktop: at most one socket, but the guest spans two host nodes."""
+    guest = {"name": "win", "vcpus": 8, "memory": "8G", "numa_nodes": 2, "topology": {"max_sockets": 1}}
+    assert _one(HOSTS["no-smt"], guest) == (
+        {"sockets": 1, "dies": 1, "cores": 8, "threads": 1},
+        "no topology within the maxima keeps each guest socket inside one guest cell; "
+        "chose 1 sockets x 8 cores x 1 threads")
+    assert _one(HOSTS["no-smt"], dict(guest, topology={"max_sockets": 2})) == (
+        {"sockets": 2, "dies": 1, "cores": 4, "threads": 1}, "")
+
+
+@pytest.mark.parametrize("wanted, message", [
+    ({"max_sockets": 1, "max_cores": 2, "max_threads": 1},
+     "guests[t].topology: {'max_sockets': 1, 'max_cores': 2, 'max_threads': 1} is not valid: no sockets x cores x "
+     "threads makes 4 vCPUs within the maxima"),
+    ({"sockets": 4, "max_sockets": 2}, "guests[t].topology.sockets: 4 is not valid: above max_sockets 2"),
+    ({"cores": 0}, "guests[t].topology.cores: 0 is not valid: must be at least 1"),
+    ({"dies": 2}, "guests[t].topology: ['dies'] is not valid: unknown fields; known: sockets, cores, threads, "
+                  "max_sockets, max_cores, max_threads"),
+])
+def test_bad_topology_requests(wanted, message):
+    with pytest.raises(TuningError) as caught:
+        plan(HOSTS["no-smt"], [{"name": "t", "vcpus": 4, "memory": "1G", "topology": wanted}])
+    assert str(caught.value) == message
+
+
+# ---------------------------------------------------------------------------------------------- 5. real-time masks
+
+
+@pytest.mark.parametrize("mask, message", [
+    ("^3", "guests[rt].realtime_vcpus: '^3' is not valid: vCPU 3 does not exist: the guest has vCPUs 0-2"),
+    ("^0,^5", "guests[rt].realtime_vcpus: '^0,^5' is not valid: vCPU 5 does not exist: the guest has vCPUs 0-2"),
+    ("1-3", "guests[rt].realtime_vcpus: '1-3' is not valid: vCPU 3 does not exist: the guest has vCPUs 0-2"),
+])
+def test_realtime_masks_naming_missing_vcpus_are_refused(mask, message):
+    with pytest.raises(TuningError) as caught:
+        plan(HOSTS["adjacent"], [{"name": "rt", "vcpus": 3, "memory": "1G", "profile": "realtime",
+                                  "realtime_vcpus": mask}])
+    assert str(caught.value) == message
