@@ -327,3 +327,203 @@ def test_realtime_masks_naming_missing_vcpus_are_refused(mask, message):
         plan(HOSTS["adjacent"], [{"name": "rt", "vcpus": 3, "memory": "1G", "profile": "realtime",
                                   "realtime_vcpus": mask}])
     assert str(caught.value) == message
+
+
+# ---------------------------------------------------------------------------------------------- 6. PCI locality
+
+
+def test_node_devices_become_host_pci_devices():
+    host = PCI_HOSTS["two-node-nic"]
+    assert host["pci_devices"] == [
+        {"address": SATA, "numa_node": None, "class": "0x010601", "vendor": "0x8086", "product": "0xa352",
+         "driver": "ahci", "physical_function": None, "virtual_functions": []},
+        {"address": GPU, "numa_node": 0, "class": "0x030200", "vendor": "0x10de", "product": "0x20b5",
+         "driver": "vfio-pci", "physical_function": None, "virtual_functions": []},
+        {"address": NIC, "numa_node": 1, "class": "0x020000", "vendor": "0x8086", "product": "0x1572",
+         "driver": "i40e", "physical_function": None, "virtual_functions": [VF0, VF1]},
+        {"address": VF0, "numa_node": 1, "class": "0x020000", "vendor": "0x8086", "product": "0x154c",
+         "driver": "vfio-pci", "physical_function": NIC, "virtual_functions": []},
+        {"address": VF1, "numa_node": 1, "class": "0x020000", "vendor": "0x8086", "product": "0x154c",
+         "driver": "vfio-pci", "physical_function": NIC, "virtual_functions": []},
+    ]
+    # without nodedev_xml the host dict has no pci_devices key (as before)
+    assert "pci_devices" not in HOSTS["two-node-nic"]
+
+
+def test_node_device_xml_of_this_host():
+    """Real virsh nodedev-dumpxml output (virtio devices of a one-node VM: no NUMA node, no names)."""
+    with open(fakehost.nodedev_path("this-host")) as handle:
+        documents = ["<device>" + part for part in handle.read().split("<device>")[1:]]
+    devices = parse_nodedevs(documents)
+    assert [(d["address"], d["numa_node"], d["class"], d["vendor"]) for d in devices] == [
+        ("0000:00:00.0", None, "0x060000", "0x8086"), ("0000:00:01.0", None, "0xffff00", "0x1af4"),
+        ("0000:00:02.0", None, "0x018000", "0x1af4")]
+
+
+def test_nodedev_fixtures_are_generated_from_the_specs():
+    for name in ("two-node-nic", "snc-four-node-pci"):
+        assert fakehost.load_nodedevs(name) == fakehost.nodedev_xml(fakehost.HOSTS[name])
+
+
+def test_bad_nodedev_xml():
+    with pytest.raises(TuningError) as caught:
+        parse_nodedevs(["<capabilities/>"])
+    assert str(caught.value) == "nodedev_xml[0]: 'capabilities' is not valid: the root element must be <device> " \
+                                "(virsh nodedev-dumpxml)"
+    # other kinds of node device are left out
+    assert parse_nodedevs(["<device><name>net_eth0</name><capability type='net'/></device>"]) == []
+
+
+def test_a_required_nic_on_node_1_puts_the_guest_there():
+    """The worked example of docs/numa_plan.md: a VNF with a virtual function of the NIC on node 1."""
+    host = PCI_HOSTS["two-node-nic"]
+    result = plan(host, [{"name": "vnf", "vcpus": 4, "memory": "4G", "profile": "nfv-hugepages",
+                          "pci_devices": [VF0]}])
+    assert by_name(result)["vnf"] == {
+        "name": "vnf", "fits": True, "reason": "", "host_nodes": [1],
+        "cputune": {"vcpupin": pins(10, 11, 12, 13), "emulatorpin": "8"},
+        "numa": {"numatune": {"memory": {"mode": "strict", "nodeset": "1"},
+                              "memnodes": [{"cellid": 0, "mode": "strict", "nodeset": "1"}]},
+                 "cells": [{"id": 0, "cpus": "0-3", "memory": "4 GiB"}]},
+        "memory_backing": {"hugepages": [{"size": "1 GiB", "nodeset": "0"}]},
+        "vcpus": {"maximum": 4, "placement": "static"},
+        "cpu_model": topology(1, 2, 2),
+        "pci_devices": [{"address": VF0, "numa_node": 1}],
+        "metadata": {"profile": "nfv-hugepages@2"},
+    }
+    assert result["map"].splitlines() == [
+        "node 0: 16 GiB memory, pages 2 MiB 0/1024 used, 1 GiB 0/4 used",
+        "  core 0,1: 0=. 1=.",
+        "  core 2,3: 2=. 3=.",
+        "  core 4,5: 4=. 5=.",
+        "  core 6,7: 6=. 7=.",
+        "  pci 0000:17:00.0: . (0x030200 vfio-pci)",
+        "node 1: 16 GiB memory, pages 2 MiB 0/1024 used, 1 GiB 4/4 used",
+        "  core 8,9: 8=vnf/emulator 9=.",
+        "  core 10,11: 10=vnf/v0 11=vnf/v1",
+        "  core 12,13: 12=vnf/v2 13=vnf/v3",
+        "  core 14,15: 14=. 15=.",
+        "  pci 0000:3b:00.0: . (0x020000 i40e)",
+        "  pci 0000:3b:02.0: vnf (0x020000 vfio-pci)",
+        "  pci 0000:3b:02.1: . (0x020000 vfio-pci)",
+        "pci 0000:00:17.0 (no NUMA node): . (0x010601 ahci)",
+    ]
+
+
+NODE_1_FULL = [{"name": "big", "cpus": "8-15"}]
+
+
+@pytest.mark.parametrize("policy, expected", [
+    ("required", "on 1 node with small pages: node 0: PCI device 0000:3b:02.0 is on node 1 (pci_numa_policy "
+                 "required); node 1: 0 free CPUs, 2 needed (held by big); over 2 nodes with small pages: "
+                 "node 1: 0 free CPUs, 1 needed (held by big)"),
+    ("legacy", "on 1 node with small pages: node 0: PCI device 0000:3b:02.0 is on node 1 (pci_numa_policy "
+               "legacy); node 1: 0 free CPUs, 2 needed (held by big); over 2 nodes with small pages: "
+               "node 1: 0 free CPUs, 1 needed (held by big)"),
+    ("preferred", [0]),
+])
+def test_pci_numa_policies_when_the_device_node_is_full(policy, expected):
+    guest = {"name": "g", "vcpus": 2, "memory": "1G", "cpu_policy": "dedicated", "pci_devices": [VF0],
+             "pci_numa_policy": policy}
+    assert placed(plan(PCI_HOSTS["two-node-nic"], [guest], existing=NODE_1_FULL))["g"] == expected
+
+
+def test_devices_with_no_numa_node():
+    guest = {"name": "g", "vcpus": 2, "memory": "1G", "pci_devices": ["pci_0000_00_17_0"]}
+    assert placed(plan(PCI_HOSTS["two-node-nic"], [guest])) == {"g": [0]}  # legacy: anywhere
+    assert placed(plan(PCI_HOSTS["two-node-nic"], [dict(guest, pci_numa_policy="required")])) == {
+        "g": "PCI device 0000:00:17.0 reports no NUMA node; pci_numa_policy required needs one"}
+
+
+def test_socket_policy_takes_a_node_of_the_device_socket():
+    """snc-four-node-pci: sockets of nodes 0-1 and 2-3; a NIC on node 1."""
+    guest = {"name": "g", "vcpus": 2, "memory": "1G", "cpu_policy": "dedicated", "pci_devices": ["0000:18:00.0"],
+             "pci_numa_policy": "socket"}
+    host = PCI_HOSTS["snc-four-node-pci"]
+    assert placed(plan(host, [guest])) == {"g": [0]}  # pack: equal nodes, the lowest of socket 0
+    full = [{"name": "x", "cpus": "0-7"}]
+    assert placed(plan(host, [guest], existing=full))["g"].startswith(
+        "on 1 node with small pages: node 0: 0 free CPUs, 2 needed (held by x); node 1: 0 free CPUs, 2 needed "
+        "(held by x); node 2: PCI device 0000:18:00.0 is on node 1, another socket (pci_numa_policy socket); "
+        "node 3: PCI device 0000:18:00.0 is on node 1, another socket (pci_numa_policy socket); over 2 nodes")
+    required = plan(host, [dict(guest, pci_numa_policy="required")])
+    assert placed(required) == {"g": [1]}
+
+
+def test_two_nics_on_two_nodes_need_two_cells():
+    host = PCI_HOSTS["snc-four-node-pci"]
+    guest = {"name": "g", "vcpus": 4, "memory": "2G", "pci_devices": ["0000:18:00.0", "0000:af:00.0"],
+             "pci_numa_policy": "required"}
+    assert placed(plan(host, [guest])) == {"g": [1, 3]}
+    assert placed(plan(host, [dict(guest, numa_nodes=1)])) == {
+        "g": "1 guest cells cannot reach the 2 nodes of the PCI devices (1,3)"}
+
+
+def test_a_device_goes_to_one_guest_and_a_pf_takes_its_vfs():
+    host = PCI_HOSTS["two-node-nic"]
+    guests = [{"name": "a", "vcpus": 1, "memory": "1G", "pci_devices": [VF0]},
+              {"name": "b", "vcpus": 1, "memory": "1G", "pci_devices": [VF0]},
+              {"name": "c", "vcpus": 1, "memory": "1G", "pci_devices": [NIC]},
+              {"name": "d", "vcpus": 1, "memory": "1G", "pci_devices": [VF1]}]
+    assert placed(plan(host, guests)) == {
+        "a": [1], "b": "PCI device 0000:3b:02.0 is given to a",
+        "c": "PCI device 0000:3b:00.0: its virtual function 0000:3b:02.0 is given to a", "d": [1]}
+    held = plan(host, [guests[2]], existing=[{"name": "old", "pci_devices": [VF1]}])
+    assert placed(held) == {"c": "PCI device 0000:3b:00.0: its virtual function 0000:3b:02.1 is given to old"}
+
+
+@pytest.mark.parametrize("host, device, message", [
+    ("two-node-nic", "0000:99:00.0", "guests[g].pci_devices[0]: '0000:99:00.0' is not valid: no such PCI device on "
+     "the host; known: 0000:00:17.0, 0000:17:00.0, 0000:3b:00.0, 0000:3b:02.0, 0000:3b:02.1"),
+    ("adjacent", NIC, "guests[g].pci_devices[0]: '0000:3b:00.0' is not valid: the host lists no PCI devices "
+     "(host_info's host.pci_devices, from libvirt's node devices or its nodedev_xml option)"),
+])
+def test_unknown_pci_devices(host, device, message):
+    hosts = dict(HOSTS, **PCI_HOSTS)
+    with pytest.raises(TuningError) as caught:
+        plan(hosts[host], [{"name": "g", "vcpus": 1, "memory": "1G", "pci_devices": [device]}])
+    assert str(caught.value) == message
+
+
+# ---------------------------------------------------------------------------------------------- 7. spread
+
+
+def test_shared_balanced_spreads_three_guests():
+    guests = [{"name": "g%d" % i, "vcpus": 2, "memory": "2G", "profile": "shared-balanced"} for i in range(3)]
+    assert placed(plan(HOSTS["adjacent"], guests)) == {"g0": [0], "g1": [1], "g2": [0]}
+    # version 1, as shipped, follows the plan's strategy
+    old = [dict(g, profile="shared-balanced@1") for g in guests]
+    assert placed(plan(HOSTS["adjacent"], old)) == {"g0": [0], "g1": [0], "g2": [0]}
+    assert placed(plan(HOSTS["adjacent"], old, strategy="spread")) == {"g0": [0], "g1": [1], "g2": [0]}
+
+
+def test_two_cell_guests_under_spread_do_not_all_take_the_first_cells():
+    host = PCI_HOSTS["snc-four-node-pci"]  # nodes 0-1 and 2-3 are close pairs
+    guests = [{"name": "g%d" % i, "vcpus": 4, "memory": "2G", "numa_nodes": 2} for i in range(4)]
+    assert placed(plan(host, guests, strategy="spread")) == {"g0": [0, 1], "g1": [2, 3], "g2": [0, 1],
+                                                             "g3": [2, 3]}
+    assert placed(plan(host, guests)) == {"g0": [0, 1], "g1": [0, 1], "g2": [0, 1], "g3": [0, 1]}
+
+
+def test_spread_balances_cpus_then_memory_for_dedicated_guests():
+    # equal free CPUs: the node with more free memory first
+    existing = [{"name": "m", "memory": [{"node": 0, "size": "4G"}]}]
+    guest = {"name": "d", "vcpus": 2, "memory": "1G", "cpu_policy": "dedicated"}
+    assert placed(plan(HOSTS["adjacent"], [guest], existing=existing, strategy="spread")) == {"d": [1]}
+    assert placed(plan(HOSTS["adjacent"], [guest], existing=existing)) == {"d": [0]}
+
+
+# ---------------------------------------------------------------------------------------------- 8. every shortage
+
+
+def test_a_refusal_names_every_shortage_per_node_once():
+    existing = [{"name": "a", "cpus": "0-5", "memory": [{"node": 0, "size": "3G"}]},
+                {"name": "b", "cpus": "8-13", "memory": [{"node": 1, "size": "1G", "page_size": "2M"}]}]
+    host = tiny([4, 4], threads=2, memory_gib=4, pages={1: {2048: 1024}})
+    result = plan(host, [{"name": "g", "vcpus": 4, "memory": "2G", "cpu_policy": "dedicated", "numa_nodes": 1,
+                          "page_size": "any"}], existing=existing)
+    assert placed(result)["g"] == (
+        "on 1 node with 2 MiB pages: node 0: 0 free 2 MiB pages, 1024 needed; node 0: 2 free CPUs, 4 needed "
+        "(held by a); node 1: 2 free CPUs, 4 needed (held by b); node 1: 512 free 2 MiB pages, 1024 needed "
+        "(held by b); on 1 node with small pages: node 0: 1 GiB of memory free, 2 GiB needed (held by a); "
+        "node 0: 2 free CPUs, 4 needed (held by a); node 1: 2 free CPUs, 4 needed (held by b)")
