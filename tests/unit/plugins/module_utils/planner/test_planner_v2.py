@@ -527,3 +527,125 @@ def test_a_refusal_names_every_shortage_per_node_once():
         "(held by a); node 1: 2 free CPUs, 4 needed (held by b); node 1: 512 free 2 MiB pages, 1024 needed "
         "(held by b); on 1 node with small pages: node 0: 1 GiB of memory free, 2 GiB needed (held by a); "
         "node 0: 2 free CPUs, 4 needed (held by a); node 1: 2 free CPUs, 4 needed (held by b)")
+
+
+# ---------------------------------------------------------------------------------------------- 9. profiles
+
+
+USER_PROFILES = {
+    "db": [
+        {"version": 1, "description": "Database guests", "extends": "dedicated@1", "page_size": "2M"},
+        {"version": 2, "description": "Database guests, emulator isolated", "extends": ["dedicated@1", "db@1"],
+         "emulator_threads": "isolate"},
+    ],
+    "small-flavour": {"version": 1, "vcpus": 2, "memory": "1G"},
+}
+
+
+def test_user_profiles_extend_compose_and_are_recorded():
+    host = HOSTS["adjacent"]
+    result = plan(host, [
+        {"name": "db-new", "vcpus": 2, "memory": "1G", "profile": "db"},
+        {"name": "db-old", "vcpus": 2, "memory": "1G", "profile": "db@1"},
+        {"name": "flavoured", "profile": ["small-flavour", "db@1"], "memory": "2G"},
+    ], profiles=USER_PROFILES, reserved_cpus="0-1")
+    guests = by_name(result)
+    # canonical order: flavoured (more memory) takes 2-3 first; db-new's isolated emulator takes core 4,5
+    assert guests["db-new"]["cputune"] == {"vcpupin": pins(6, 7), "emulatorpin": "4"}
+    assert guests["db-new"]["memory_backing"] == {"hugepages": [{"size": "2 MiB", "nodeset": "0"}]}
+    assert guests["db-new"]["metadata"] == {"profile": "db@2"}
+    assert guests["db-old"]["cputune"] == {"vcpupin": pins(8, 9), "emulatorpin": "8-9"}
+    assert guests["db-old"]["metadata"] == {"profile": "db@1"}
+    # the flavour gives vCPUs, db@1 the policy, the request the memory
+    assert (guests["flavoured"]["vcpus"], guests["flavoured"]["numa"]["cells"], guests["flavoured"]["metadata"]) == (
+        {"maximum": 2, "placement": "static"}, [{"id": 0, "cpus": "0-1", "memory": "2 GiB"}],
+        {"profile": "small-flavour@1,db@1"})
+    assert guests["flavoured"]["cputune"]["vcpupin"] == pins(2, 3)
+
+
+def test_replanning_uses_the_recorded_version():
+    guest = {"name": "db1", "vcpus": 2, "memory": "1G", "profile": "db"}
+    recorded = [{"name": "db1", "cpus": "2-3", "profile": "db@1"}]
+    again = by_name(plan(HOSTS["adjacent"], [guest], existing=recorded, profiles=USER_PROFILES))["db1"]
+    assert (again["metadata"], again["cputune"]) == ({"profile": "db@1"}, {"vcpupin": pins(0, 1), "emulatorpin": "0-1"})
+    # naming a version wins over the record
+    newer = by_name(plan(HOSTS["adjacent"], [dict(guest, profile="db@2")], existing=recorded,
+                         profiles=USER_PROFILES))["db1"]
+    assert newer["metadata"] == {"profile": "db@2"}
+    # a guest that is not re-planned keeps what it holds whatever it records
+    other = plan(HOSTS["adjacent"], [{"name": "x", "vcpus": 2, "memory": "1G", "cpu_policy": "dedicated"}],
+                 existing=recorded, profiles=USER_PROFILES)
+    assert by_name(other)["x"]["cputune"]["vcpupin"] == pins(0, 1)
+    assert "metadata" not in by_name(other)["x"]
+
+
+def test_the_request_wins_over_every_profile():
+    result = plan(HOSTS["adjacent"], [{"name": "g", "vcpus": 2, "memory": "1G", "profile": ["db@2", "small-flavour"],
+                                       "emulator_threads": "share", "page_size": "small"}], profiles=USER_PROFILES)
+    entry = by_name(result)["g"]
+    assert (entry["cputune"], entry["memory_backing"], entry["metadata"]) == (
+        {"vcpupin": pins(0, 1), "emulatorpin": "0-1"}, {}, {"profile": "db@2,small-flavour@1"})
+
+
+@pytest.mark.parametrize("profiles, message", [
+    ({"dedicated": {"version": 2}}, "profiles[dedicated]: 'dedicated' is not valid: a built-in profile has this "
+     "name; choose another (built-in: dedicated, dedicated-isolated-emulator, nfv-hugepages, realtime, "
+     "shared-balanced)"),
+    ({"a": {"description": "no version"}}, "profiles[a].version: None is not valid: every profile needs a version, "
+     "a whole number from 1"),
+    ({"a": [{"version": 1}, {"version": 1}]}, "profiles[a][1].version: 1 is not valid: profile a has version 1 twice"),
+    ({"a": {"version": 1, "colour": "red"}}, "profiles[a]: ['colour'] is not valid: unknown fields; a profile takes "
+     "version, description, extends and the request fields vcpus, memory, cpu_policy, dedicated_vcpus, "
+     "thread_policy, emulator_threads, iothreads, iothread_policy, numa_nodes, cells, page_size, realtime_vcpus, "
+     "emulator_cell, topology, pci_devices, pci_numa_policy, strategy"),
+    ({"a": {"version": 1, "extends": "b"}, "b": {"version": 1, "extends": "a@1"}},
+     "profiles[a]: 'a@1' is not valid: profiles extend each other in a cycle: a@1 -> b@1 -> a@1"),
+    ({"a": {"version": 1, "extends": "nope"}}, "profiles[a].extends: 'nope' is not valid: unknown profile; known: "
+     "a, dedicated, dedicated-isolated-emulator, nfv-hugepages, realtime, shared-balanced"),
+    ({"a": {"version": 1, "extends": "dedicated@9"}}, "profiles[a].extends: 'dedicated@9' is not valid: profile "
+     "dedicated has versions 1"),
+    ({"a@1": {"version": 1}}, "profiles: 'a@1' is not valid: a profile name is a non-empty string without '@' or ','"),
+    ("db", "profiles: 'db' is not valid: expected a dict of profile name: {version, description, extends, "
+     "request fields}"),
+])
+def test_bad_profiles(profiles, message):
+    with pytest.raises(TuningError) as caught:
+        plan(HOSTS["adjacent"], [], profiles=profiles)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("guest, message", [
+    ({"name": "g", "profile": "db@3", "vcpus": 1, "memory": "1G"},
+     "guests[g].profile: 'db@3' is not valid: profile db has versions 1, 2"),
+    ({"name": "g", "profile": "db@x", "vcpus": 1, "memory": "1G"},
+     "guests[g].profile: 'db@x' is not valid: a version is a whole number: name@2"),
+    ({"name": "g", "profile": "db"}, "guests[g].vcpus: None is not valid: every guest needs a vCPU count (in the "
+                                     "request or its profile)"),
+    ({"name": "g", "profile": "small-flavour", "vcpus": 4, "memory": "1G", "topology": {"max_sockets": 0}},
+     "guests[g].topology.max_sockets: 0 is not valid: must be at least 1"),
+])
+def test_bad_profile_requests(guest, message):
+    with pytest.raises(TuningError) as caught:
+        plan(HOSTS["adjacent"], [guest], profiles=USER_PROFILES)
+    assert str(caught.value) == message
+
+
+def test_a_profile_setting_a_bad_field_is_refused_on_the_guest():
+    with pytest.raises(TuningError) as caught:
+        plan(HOSTS["adjacent"], [{"name": "g", "vcpus": 1, "memory": "1G", "profile": "bad"}],
+             profiles={"bad": {"version": 1, "cpu_policy": "pinned"}})
+    assert str(caught.value) == "guests[g].cpu_policy: 'pinned' is not valid: expected one of shared, dedicated, mixed"
+
+
+# ---------------------------------------------------------------------------------------------- per-host API
+
+
+def test_host_planner_places_one_guest_at_a_time_as_plan_does():
+    guests = [{"name": "a", "vcpus": 4, "memory": "2G", "cpu_policy": "dedicated"},
+              {"name": "b", "vcpus": 2, "memory": "1G"}]
+    whole = plan(HOSTS["adjacent"], guests, reserved_cpus="0-1")
+    planner = HostPlanner(HOSTS["adjacent"], reserved_cpus="0-1", requested=["a", "b"])
+    requests = planner.order(planner.read(guests))
+    assert [r["name"] for r in requests] == ["a", "b"]
+    assert [planner.place(r) for r in requests] == [True, True]
+    assert planner.result() == whole
