@@ -599,8 +599,16 @@ class PlanState:
         return sorted(names)
 
 
+HOLDERS_SHOWN = 5
+
+
 def _held_by(names):
-    return " (held by %s)" % ", ".join(names) if names else ""
+    """' (held by a, b)': the guests holding what is short, the first few by name."""
+    if not names:
+        return ""
+    if len(names) > HOLDERS_SHOWN:
+        return " (held by %s and %d more)" % (", ".join(names[:HOLDERS_SHOWN]), len(names) - HOLDERS_SHOWN)
+    return " (held by %s)" % ", ".join(names)
 
 
 # ---------------------------------------------------------------------------------------------- node checks
