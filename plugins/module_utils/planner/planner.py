@@ -1319,9 +1319,15 @@ class HostPlanner:
         """The canonical order: guests the host already holds first, then dedicated, bigger, by name."""
         return sorted(requests, key=lambda r: (r["name"] not in self.previous, _order_key(r)))
 
-    def place(self, req):
-        """Place one checked request (or record why it does not fit); True when it fits."""
-        found, reason = place_guest(self.model, self.state, req, self.strategy)
+    def try_place(self, req):
+        """(placement or None, reason) for one checked request; changes nothing."""
+        return place_guest(self.model, self.state, req, self.strategy)
+
+    def place(self, req, tried=None):
+        """Place one checked request (or record why it does not fit); True when it fits.
+
+        ``tried`` is what try_place returned for it, when nothing was placed since."""
+        found, reason = tried if tried is not None else self.try_place(req)
         if found is None:
             self.placed[req["name"]] = {"name": req["name"], "fits": False, "reason": reason, "host_nodes": []}
             return False
@@ -1330,6 +1336,22 @@ class HostPlanner:
             cell["page"] = found.page
         self.placed[req["name"]] = (req, found, cells)
         return True
+
+    def free(self):
+        """What is left on the host, for choosing between hosts: free dedicatable CPUs, small-page memory
+        (KiB, ram_ratio applied), shared vCPU room, and free pages per size (KiB)."""
+        state, model = self.state, self.model
+        pages = {}
+        for node in model.nodes:
+            for size in state.pages_left[node]:
+                pages[size] = pages.get(size, 0) + max(state.pages_left[node][size], 0)
+        return {
+            "cpus": sum(1 for c in model.online if state.usable(c)),
+            "memory_kib": sum(state.small_free(n) for n in model.nodes),
+            "shared_vcpus": sum(max(state.shared_room(len(state.pool(n))) - state.shared_load[n], 0)
+                                for n in model.nodes),
+            "pages": pages,
+        }
 
     def result(self):
         results = []

@@ -647,5 +647,12 @@ def test_host_planner_places_one_guest_at_a_time_as_plan_does():
     planner = HostPlanner(HOSTS["adjacent"], reserved_cpus="0-1", requested=["a", "b"])
     requests = planner.order(planner.read(guests))
     assert [r["name"] for r in requests] == ["a", "b"]
-    assert [planner.place(r) for r in requests] == [True, True]
+    assert planner.free() == {"cpus": 30, "memory_kib": 56 * GIB_KIB, "shared_vcpus": 32 * 16,
+                              "pages": {2048: 4096, 1048576: 0}}
+    tried = planner.try_place(requests[0])
+    assert (tried[0].nodes, tried[1]) == ([0], None)
+    assert planner.free()["cpus"] == 30  # trying changes nothing
+    assert [planner.place(requests[0], tried), planner.place(requests[1])] == [True, True]
+    assert planner.free() == {"cpus": 26, "memory_kib": 53 * GIB_KIB, "shared_vcpus": 28 * 16 - 2,
+                              "pages": {2048: 4096, 1048576: 0}}
     assert planner.result() == whole
