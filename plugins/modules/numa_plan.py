@@ -326,6 +326,29 @@ EXAMPLES = r"""
 - name: Show the map
   ansible.builtin.debug:
     msg: "{{ placement.map.splitlines() }}"
+
+- name: Overcommit, host CPU sets, a NIC on node 1 and a site profile
+  virtuned.libvirt.numa_plan:
+    host: "{{ hv.host }}"
+    allocation: {cpu_ratio: 4.0, ram_ratio: 1.0}
+    shared_cpus: "0-1,28-29"
+    reserved_hugepages: [{node: 0, size: 1G, count: 2}]
+    profiles:
+      vnf:
+        version: 1
+        description: Site VNF flavour
+        extends: nfv-hugepages@2
+        vcpus: 4
+        memory: 4G
+    guests:
+      - name: vnf1
+        profile: vnf
+        pci_devices: ["0000:3b:02.0"]
+      - name: win1
+        vcpus: 8
+        memory: 8G
+        topology: {max_sockets: 2}
+  register: placement
 """
 
 RETURN = r"""
