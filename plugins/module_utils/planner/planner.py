@@ -902,8 +902,8 @@ def place_guest(host, state, req, strategy):
     strategy = req.get("strategy") or strategy
     found, reason = _place(host, state, req, strategy, relaxed=False)
     if found is None and req["pci"] and req["pci_numa_policy"] == "preferred":
-        # preferred: near the devices when possible, else anywhere
-        found, _ignored = _place(host, state, req, strategy, relaxed=True)
+        # preferred: near the devices when possible, else anywhere (and then why not anywhere)
+        found, reason = _place(host, state, req, strategy, relaxed=True)
     return found, reason
 
 
@@ -928,6 +928,10 @@ def _place(host, state, req, strategy, relaxed):
         if len(nodes) > k:
             reasons.append("%d guest cells cannot reach the %d nodes of the PCI devices (%s)"
                            % (k, len(nodes), format_cpuset(nodes)))
+            continue
+        if k > req["vcpus"]:
+            reasons.append("the PCI devices are on %d nodes (%s): %d guest cells, but the guest has %d vCPUs"
+                           % (len(nodes), format_cpuset(nodes), k, req["vcpus"]))
             continue
         layouts = _cell_layouts(req, k, host)
         if not layouts:

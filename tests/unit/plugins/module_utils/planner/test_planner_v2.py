@@ -457,6 +457,17 @@ def test_two_nics_on_two_nodes_need_two_cells():
     assert placed(plan(host, [guest])) == {"g": [1, 3]}
     assert placed(plan(host, [dict(guest, numa_nodes=1)])) == {
         "g": "1 guest cells cannot reach the 2 nodes of the PCI devices (1,3)"}
+    assert placed(plan(host, [dict(guest, vcpus=1, memory="1G")])) == {
+        "g": "the PCI devices are on 2 nodes (1,3): 2 guest cells, but the guest has 1 vCPUs"}
+
+
+def test_preferred_says_why_the_guest_fits_nowhere():
+    guest = {"name": "g", "vcpus": 2, "memory": "1G", "cpu_policy": "dedicated", "pci_devices": [VF0],
+             "pci_numa_policy": "preferred", "numa_nodes": 1}
+    full = [{"name": "big", "cpus": "0-15"}]
+    assert placed(plan(PCI_HOSTS["two-node-nic"], [guest], existing=full)) == {
+        "g": "on 1 node with small pages: node 0: 0 free CPUs, 2 needed (held by big); node 1: 0 free CPUs, 2 needed "
+             "(held by big)"}
 
 
 def test_a_device_goes_to_one_guest_and_a_pf_takes_its_vfs():
