@@ -889,8 +889,8 @@ def _locality_problem(host, req, combo, nodes, sockets):
     where = ("node %d" % combo[0]) if len(combo) == 1 else ("nodes %s" % ",".join(str(n) for n in sorted(combo)))
     for address, node in req["pci"]:
         if node in nodes and node not in combo:
-            return "%s: PCI device %s is on node %d (pci_numa_policy %s)" % (where, address, node,
-                                                                              req["pci_numa_policy"])
+            return "%s: PCI device %s is on node %d (pci_numa_policy %s)" % (
+                where, address, node, req["pci_numa_policy"])
     for address, node, group in sockets:
         if not any(host.node_sockets[n] & group for n in combo):
             return "%s: PCI device %s is on node %d, another socket (pci_numa_policy socket)" % (where, address, node)

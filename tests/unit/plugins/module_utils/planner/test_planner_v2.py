@@ -256,8 +256,8 @@ def _one(host, guest, **options):
     ({"sockets": 2}, (2, 4, 1), ""),
     ({"max_cores": 4}, (2, 4, 1), ""),
     ({"sockets": 4, "cores": 2, "threads": 1}, (4, 2, 1), ""),
-    ({"max_sockets": 2, "max_cores": 2}, (2, 2, 2), "no topology within the maxima matches the host siblings the "
-                                                   "vCPUs use; chose 2 sockets x 2 cores x 2 threads"),
+    ({"max_sockets": 2, "max_cores": 2}, (2, 2, 2),
+     "no topology within the maxima matches the host siblings the vCPUs use; chose 2 sockets x 2 cores x 2 threads"),
     ({"cores": 3}, (1, 8, 1), "no sockets x cores x threads with cores 3 makes 8 vCPUs within the maxima; "
                               "chose 1 sockets x 8 cores x 1 threads"),
     ({"threads": 2}, (1, 8, 1), "threads 2: 2 guest threads per core do not match the host siblings the vCPUs "
