@@ -777,10 +777,9 @@ class Placement:
 def _node_key(host, state, req, strategy, node):
     """Order of nodes: (free of what the guest mostly uses, free of the other); pack takes the least free
     first, spread the most free. Both parts are absolute amounts (CPUs, KiB), so a bigger node counts as emptier."""
-    cpus = sum(1 for c in host.nodes[node]["cpus"] if state.usable(c))
     memory = state.small_free(node)
     if req["dedicated"]:
-        key = (cpus, memory)
+        key = (sum(1 for c in host.nodes[node]["cpus"] if state.usable(c)), memory)
     else:
         room = state.shared_room(len(state.pool(node))) - state.shared_load[node]
         key = (memory, room)
@@ -1193,6 +1192,11 @@ def choose_topology(host, req, cells):
     wanted = req["topology"] or {}
     vcpus = req["vcpus"]
     default_t = _default_threads(host, req, cells)
+    if not wanted:
+        # the default: the host siblings used, and the biggest sockets that stay inside one cell
+        for per_socket in range(vcpus - vcpus % default_t, 0, -default_t):
+            if vcpus % per_socket == 0 and _sockets_fit(req, cells, per_socket):
+                return (vcpus // per_socket, per_socket // default_t, default_t), ""
     candidates = _candidates(vcpus, wanted)
     prefs = [(key, wanted[key]) for key in ("sockets", "cores", "threads") if key in wanted]
 
