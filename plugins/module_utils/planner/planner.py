@@ -157,8 +157,8 @@ class HostModel:
     def pci_address(self, name, option):
         """The PCI address of a device named by address or by node-device name."""
         if self.pci is None:
-            raise option_error(option, name, "the host lists no PCI devices (host_info's host.pci_devices, "
-                                             "from libvirt's node devices or its nodedev_xml option)")
+            raise option_error(option, name, "the host dict lists no PCI devices (host.pci_devices, read "
+                                             "from libvirt's node-device XML)")
         if isinstance(name, str) and name in self.pci:
             return name
         if isinstance(name, str) and name in self.pci_names:
