@@ -124,3 +124,44 @@ def _oversized_value(option, value, path):
     if kind == "dict" and option.get("options") and isinstance(value, dict):
         return oversized_number(option["options"], value, path + ".")
     return None
+
+
+def raw_argument_problem(spec, params, prefix=""):
+    """A clear message for raw module arguments that Ansible's own argument handling cannot take without a
+    traceback, or None: an int option holding more than MAX_DIGITS digits (Ansible converts and logs it),
+    and a dict option (or a list of dicts) with sub-options given something else (Ansible's set_fallbacks
+    iterates it). The runner checks this before AnsibleModule validates the arguments.
+    """
+    found = oversized_number(spec, params, prefix)
+    if found:
+        return "%s: %s is not valid: a number has at most %d digits (libvirt's 64-bit limit)" % (
+            found[0], shown(found[1]), MAX_DIGITS)
+    return _shape_problem(spec, params, prefix)
+
+
+def _shape_problem(spec, params, prefix):
+    if not isinstance(params, dict) or not isinstance(spec, dict):
+        return None
+    for name, value in params.items():
+        option = spec.get(name)
+        if option is None or value is None or not option.get("options"):
+            continue
+        path = prefix + name
+        if option.get("type") == "dict":
+            if not isinstance(value, dict):
+                return "%s: %s is not valid: expected a dictionary" % (path, shown(value))
+            problem = _shape_problem(option["options"], value, path + ".")
+        elif option.get("type") == "list" and option.get("elements") == "dict":
+            if not isinstance(value, list):
+                return "%s: %s is not valid: expected a list of dictionaries" % (path, shown(value))
+            problem = None
+            for index, item in enumerate(value):
+                where = "%s[%d]" % (path, index)
+                if not isinstance(item, dict):
+                    return "%s: %s is not valid: expected a dictionary" % (where, shown(item))
+                problem = problem or _shape_problem(option["options"], item, where + ".")
+        else:
+            problem = None
+        if problem:
+            return problem
+    return None

@@ -44,3 +44,27 @@ def test_xml_text_refuses_control_characters_and_lone_surrogates():
         check_xml_text("a\ud800b", "cmdline")
     assert str(err.value) == ("cmdline: 'a\\ud800b' is not valid: character U+D800 at position 1 is a code point "
                               "XML does not allow, which domain XML cannot hold")
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"maximum": "9" * 30}, "maximum: '999999999999999999999999999999' is not valid: a number has at most 20 digits "
+                            "(libvirt's 64-bit limit)"),
+    ({"topology": True}, "topology: True is not valid: expected a dictionary"),
+    ({"vcpus": [None]}, "vcpus[0]: None is not valid: expected a dictionary"),
+    ({"vcpus": 5}, "vcpus: 5 is not valid: expected a list of dictionaries"),
+    ({"vcpus": [{"id": 1}], "topology": {"sockets": 2}, "cmdline": "x"}, None),
+])
+def test_raw_argument_problem(params, message):
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import raw_argument_problem
+    assert raw_argument_problem(SPEC, params) == message
+
+
+def test_raw_argument_problem_covers_every_module_option():
+    # every area's argument spec: a bool where a dict of sub-options is expected is found, not a traceback
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.registry import AREAS
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import raw_argument_problem
+    for area in AREAS.values():
+        spec = area.argspec()
+        for name, option in spec.items():
+            if option.get("options"):
+                assert raw_argument_problem(spec, {name: True}).startswith("%s: True is not valid: expected" % name)
