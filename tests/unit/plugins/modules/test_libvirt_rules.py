@@ -562,3 +562,21 @@ def test_a_monitor_of_all_the_cachetunes_vcpus_beside_its_caches_is_valid():
     tune = {"vcpus": "0-3", "caches": [CACHE], "monitors": [{"level": 3, "vcpus": "0-3"}, {"level": 3, "vcpus": "1"}]}
     result = run_module("cputune", {"xml": BASE, "cachetune": [tune]})
     assert result.get("failed") is None and schema_valid(result["xml"])
+
+
+# --- CPU feature names: src/conf/schemas/cputypes.rng featureName, src/cpu/cpu_x86.c virCPUx86ValidateFeatures
+
+def test_cpu_feature_names():
+    assert refused("cpu_model", {"xml": BASE, "features": [{"name": "a b"}]}) == (
+        "features[name=a b].name: 'a b' is not valid: a CPU feature name is letters, digits, '-', '_' and '.' "
+        "(libvirt's schema)")
+    assert connected_rules("cpu_model", BASE, {"check": "none", "features": [{"name": "pcid"},
+                                                                            {"name": "sse4.2"}]}) == []
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.cpu_model import X86_FEATURES_9_0
+    assert {"pcid", "sse4.2", "x2apic", "vmx", "avx512f", "la57"} <= X86_FEATURES_9_0
+    assert len(X86_FEATURES_9_0) == 212
+    warned = connected_rules("cpu_model", BASE, {"check": "none", "features": [{"name": "pcid"},
+                                                                              {"name": "not-a-feature"}]})
+    assert warned == ["features: not-a-feature not in libvirt 9.0's x86 CPU map (src/cpu_map/x86_features.xml); "
+                      "libvirt refuses to start a guest with a CPU feature it does not know (newer libvirt versions "
+                      "know more)"]
