@@ -570,13 +570,13 @@ def test_cpu_feature_names():
     assert refused("cpu_model", {"xml": BASE, "features": [{"name": "a b"}]}) == (
         "features[name=a b].name: 'a b' is not valid: a CPU feature name is letters, digits, '-', '_' and '.' "
         "(libvirt's schema)")
-    assert connected_rules("cpu_model", BASE, {"check": "none", "features": [{"name": "pcid"},
-                                                                            {"name": "sse4.2"}]}) == []
+    known = [{"name": "pcid"}, {"name": "sse4.2"}]
+    assert connected_rules("cpu_model", BASE, {"check": "none", "features": known}) == []
     from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.cpu_model import X86_FEATURES_9_0
     assert {"pcid", "sse4.2", "x2apic", "vmx", "avx512f", "la57"} <= X86_FEATURES_9_0
     assert len(X86_FEATURES_9_0) == 212
-    warned = connected_rules("cpu_model", BASE, {"check": "none", "features": [{"name": "pcid"},
-                                                                              {"name": "not-a-feature"}]})
+    unknown = [{"name": "pcid"}, {"name": "not-a-feature"}]
+    warned = connected_rules("cpu_model", BASE, {"check": "none", "features": unknown})
     assert warned == ["features: not-a-feature not in libvirt 9.0's x86 CPU map (src/cpu_map/x86_features.xml); "
                       "libvirt refuses to start a guest with a CPU feature it does not know (newer libvirt versions "
                       "know more)"]
