@@ -9,7 +9,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset imp
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge import live_ops
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_cpus import vcpu_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.rules import vcpu_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
     Attr, AttrSize, CpuSet, Enum, Group, Int, Items, Text,
 )

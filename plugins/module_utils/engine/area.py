@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 from collections import namedtuple
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine import guest_cpus, rules
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine import rules
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import to_string
@@ -256,10 +256,10 @@ class AreaView:
 
     # the document (through the one reader of what several areas need)
     def max_vcpus(self):
-        return guest_cpus.max_vcpus(self.root)
+        return rules.max_vcpus(self.root)
 
     def iothread_ids(self):
-        return guest_cpus.iothread_ids(self.root)
+        return rules.iothread_ids(self.root)
 
     def read_area(self, root):
         """The area's own values in another document (the running guest's, for live_view)."""
@@ -360,3 +360,17 @@ def host_actions(results):
         if result.changed and result.area.after_define is not None:
             actions.extend(result.area.after_define(LiveValues(result.current, result.target, None), result.view))
     return actions
+
+
+def not_held(results, held_root):
+    """Warnings for every option that the definition read back after the define does not hold as asked."""
+    warnings = []
+    for result in results:
+        if result.state == "gathered" or not result.changed:
+            continue
+        held = result.area.read(held_root)
+        for name in result.area.differing(held, result.target):
+            field = result.area.by_name[name]
+            warnings.append("%s.%s: libvirt holds %r after define, not the requested %r" % (
+                result.area.name, name, field.to_options(held.get(name)), field.to_options(result.target.get(name))))
+    return warnings

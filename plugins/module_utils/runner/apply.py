@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge, default_uri
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import (
-    DomainContext, FactMissing, converge, host_actions, plan_live,
+    DomainContext, FactMissing, converge, host_actions, not_held, plan_live,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import (
     parse_domain, parse_xml, to_document,
@@ -98,17 +98,22 @@ def apply_connected(params, requests, check_mode):
                     if edge.persistent_xml(dom) != original:
                         continue
                     # Nor may a define recreate a guest that was undefined meanwhile.
-                    _still_defined(edge, dom)
+                    if not edge.is_defined(dom.UUIDString()):
+                        raise TuningError("%s: the domain was undefined while it was being tuned; nothing was defined"
+                                          % dom.name())
                     if params.get("backup"):
                         outcome.backup_file = write_backup(params.get("backup_dir"), original, dom.name())
                     dom = edge.define(to_document(root))
-                    _verify(edge, dom, outcome)
+                    # libvirt may silently drop or rewrite what we defined: read it back
+                    held = parse_domain(edge.persistent_xml(dom), "the persistent XML after define")
+                    outcome.warnings.extend(not_held(outcome.results, held))
                     for action in actions:
                         edge.run_host_action(dom, action)
                 outcome.host_changes = [action.text for action in actions]
-                outcome.running = edge.is_active(dom)
+                live_xml = edge.running_xml(dom)
+                outcome.running = live_xml is not None
                 if outcome.running and not gathering:
-                    _apply_live(edge, dom, params, check_mode, outcome, ctx)
+                    _apply_live(edge, dom, live_xml, params, check_mode, outcome, ctx)
             break
         else:
             raise TuningError("%s kept changing while it was being tuned (%d attempts); try again"
@@ -120,8 +125,8 @@ def apply_connected(params, requests, check_mode):
     return outcome
 
 
-def _apply_live(edge, dom, params, check_mode, outcome, ctx):
-    live_root = parse_domain(edge.live_xml(dom), "the live XML of %s" % dom.name())
+def _apply_live(edge, dom, live_xml, params, check_mode, outcome, ctx):
+    live_root = parse_domain(live_xml, "the live XML of %s" % dom.name())
 
     def live_migratable():
         # The running guest as it was asked for: QEMU-expanded parts (the CPU) as defined.
@@ -146,18 +151,6 @@ def _apply_live(edge, dom, params, check_mode, outcome, ctx):
         outcome.live_changes.append(op.text)
 
 
-def _still_defined(edge, dom):
-    """Refuse to define when the domain's persistent definition is gone (undefined by another writer)."""
-    try:
-        found = edge.lookup(uuid=dom.UUIDString())
-        persistent = edge.is_persistent(found)
-    except TuningError:
-        persistent = False
-    if not persistent:
-        raise TuningError("%s: the domain was undefined while it was being tuned; nothing was defined"
-                          % dom.name())
-
-
 class _NoLock:
     def __enter__(self):
         return self
@@ -168,16 +161,3 @@ class _NoLock:
 
 def _lock(edge, dom, skip):
     return _NoLock() if skip else edge.domain_lock(dom)
-
-
-def _verify(edge, dom, outcome):
-    """Read the definition back: libvirt may silently drop or rewrite what we defined."""
-    root = parse_domain(edge.persistent_xml(dom), "the persistent XML after define")
-    for result in outcome.results:
-        if result.state == "gathered" or not result.changed:
-            continue
-        held = result.area.read(root)
-        for name in result.area.differing(held, result.target):
-            field = result.area.by_name[name]
-            outcome.warnings.append("%s.%s: libvirt holds %r after define, not the requested %r" % (
-                result.area.name, name, field.to_options(held.get(name)), field.to_options(result.target.get(name))))
