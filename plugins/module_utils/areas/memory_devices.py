@@ -18,7 +18,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memo
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge import live_ops
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, LivePending, NotLive
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import Attr, Group, Int, Items, Size, Text
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import (
     ensure_path, etree, find_path, insert_child, to_string,
@@ -233,9 +233,18 @@ def live_memory(values, view):
     raise NotLive("the memory of a running guest changes live only by hot-plugging DIMMs")
 
 
+def _asked_before(values, view, option):
+    """True when the definition held this option before the task: what the guest still lacks was asked
+    of it by an earlier run, and asking again would change nothing (a guest that does not cooperate)."""
+    field = view.area.by_name[option]
+    return field.comparable(values.current[option]) == field.comparable(values.target[option])
+
+
 def live_current_memory(values, view):
     target = values.target
     kib = (target["current_memory"] if target["current_memory"] is not None else target["memory"]) // 1024
+    if _asked_before(values, view, "current_memory") and _asked_before(values, view, "memory"):
+        return [LivePending("the guest has not followed the balloon target of %d KiB (no balloon driver?)" % kib)]
     return [LiveOp(live_ops.SET_MEMORY, (kib,), "set the balloon target to %d KiB" % kib)]
 
 
@@ -258,9 +267,11 @@ def live_dimms(values, view):
     elems = dimm_elements(live_root) if live_root is not None else []
     for index in gone:
         item = live[index]
-        ops.append(LiveOp(live_ops.DETACH_DEVICE, (to_string(elems[index]),),
-                          "detach the %s DIMM of node %s (slot %s)" % (format_size(item["size"]), item.get("node"),
-                                                                       item.get("slot"))))
+        text = "the %s DIMM of node %s (slot %s)" % (format_size(item["size"]), item.get("node"), item.get("slot"))
+        if _asked_before(values, view, "dimms"):
+            ops.append(LivePending("the guest has not released %s" % text))
+            continue
+        ops.append(LiveOp(live_ops.DETACH_DEVICE, (to_string(elems[index]),), "detach " + text))
     for index in new:
         item = target[index]
         ops.append(LiveOp(live_ops.ATTACH_DEVICE, (to_string(dimm_element(item)),),

@@ -73,6 +73,11 @@ def iothread_ids(root):
     return ids
 
 
+def cpu_model_name(root):
+    """The guest CPU model's name (<cpu><model>), or None."""
+    return (root.findtext("cpu/model") or "").strip() or None
+
+
 def topology(root):
     """The CPU topology as (product, [(name, value)]) in libvirt's order, or (None, []) without one."""
     topo = find_path(root, "cpu/topology")
