@@ -25,6 +25,11 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml
 )
 
 
+# QEMU refuses to hot-plug a DIMM whose size is not a multiple of this (x86-64: "backend memory size
+# must be multiple of 0x200000")
+DIMM_ALIGNMENT = 2 * 1024 * 1024
+
+
 class TotalMemory(Size):
     """<memory>; a <currentMemory> equal to it (a full balloon) follows it when it changes."""
 
@@ -63,6 +68,11 @@ class Dimms(Items):
 
     def merge(self, current, desired):
         return current if desired is None else adopt_slots(current, desired)
+
+    def holds(self, held, wanted):
+        """A DIMM asked for without a slot is held in the slot libvirt gave it."""
+        held, wanted = held or [], wanted or []
+        return len(held) == len(wanted) and len(match_dimms(held, wanted)) == len(wanted)
 
     def delete(self, current, given):
         left = list(current or [])
@@ -263,6 +273,10 @@ def live_dimms(values, view):
             raise NotLive("the running guest has no NUMA cells; hot-plug works after its next boot")
         if live_root.find("features/acpi") is None:
             raise NotLive("the running guest has no ACPI (<features><acpi/>), which QEMU needs for memory hot-plug")
+        odd = [format_size(target[index]["size"]) for index in new if target[index]["size"] % DIMM_ALIGNMENT]
+        if odd:
+            raise NotLive("QEMU hot-plugs only DIMMs whose size is a multiple of %s, not %s"
+                          % (format_size(DIMM_ALIGNMENT), ", ".join(odd)))
     ops = []
     elems = dimm_elements(live_root) if live_root is not None else []
     for index in gone:

@@ -247,12 +247,9 @@ def live_vcpus(values, view):
     # Only a vCPU that must become unpluggable waits for a boot; one plugged live is
     # hotpluggable until then and a boot vCPU afterwards, which changes nothing for the guest.
     changed_hot = [item["id"] for item in target if item["hotpluggable"] and live_hot.get(item["id"]) is False]
-    ops = []
-    if unplugs:
-        ops.append(LiveOp(live_ops.SET_VCPU, (format_cpuset(unplugs), False),
-                          "disable vCPUs %s" % format_cpuset(unplugs)))
-    if plugs:
-        ops.append(LiveOp(live_ops.SET_VCPU, (format_cpuset(plugs), True), "enable vCPUs %s" % format_cpuset(plugs)))
+    # one vCPU a call: libvirt's setVcpu takes one hotpluggable entity at a time
+    ops = [LiveOp(live_ops.SET_VCPU, (str(i), False), "disable vCPUs %d" % i) for i in unplugs]
+    ops += [LiveOp(live_ops.SET_VCPU, (str(i), True), "enable vCPUs %d" % i) for i in plugs]
     if changed_hot and not ops:
         raise NotLive("hotpluggable of vCPUs %s changes at the next boot" % format_cpuset(changed_hot))
     return ops

@@ -401,8 +401,10 @@ def not_held(results, held_root):
         if result.state == "gathered" or not result.changed:
             continue
         held = result.area.read(held_root)
-        for name in result.area.differing(held, result.target):
-            field = result.area.by_name[name]
+        for field in result.area.fields:
+            name = field.name
+            if field.holds(held.get(name), result.target.get(name)):
+                continue
             warnings.append("%s.%s: libvirt holds %r after define, not the requested %r" % (
                 result.area.name, name, field.to_options(held.get(name)), field.to_options(result.target.get(name))))
     return warnings

@@ -105,11 +105,11 @@ def test_current_on_a_guest_with_a_vcpus_list_goes_live(running):
                           "hotpluggable='no'/><vcpu id='1' enabled='yes' hotpluggable='no'/><vcpu id='2' "
                           "enabled='no' hotpluggable='yes'/><vcpu id='3' enabled='no' hotpluggable='yes'/></vcpus>")
     plan = live_plan(listed, listed, AREAS["vcpus"], current=4)
-    assert [(key, op.text) for key, op in plan.ops] == [("vcpus.current", "enable vCPUs 2-3")]
+    assert [(key, op.text) for key, op in plan.ops] == [("vcpus.current", "enable vCPUs 2"), ("vcpus.current", "enable vCPUs 3")]
     cells = listed.replace("</cpu>", "<numa><cell id='0' cpus='0-1' memory='64' unit='MiB'/>"
                                      "<cell id='1' cpus='2-3' memory='64' unit='MiB'/></numa></cpu>")
     plan = live_plan(cells, cells, AREAS["vcpus"], enable_cells=[0, 1])
-    assert [(key, op.text) for key, op in plan.ops] == [("vcpus.current", "enable vCPUs 2-3")]
+    assert [(key, op.text) for key, op in plan.ops] == [("vcpus.current", "enable vCPUs 2"), ("vcpus.current", "enable vCPUs 3")]
 
 
 def test_what_qemu_cannot_unplug_waits_for_the_boot_before_trying():
@@ -170,6 +170,34 @@ def test_a_dimm_the_guest_keeps_is_live_pending_and_not_asked_again(running):
     assert (again["changed"], again["live_changes"], again["live_pending"], again["pending_reasons"]) == (
         False, [], ["memory_devices.dimms"],
         {"memory_devices.dimms": "the guest has not released the 64 MiB DIMM of node 0 (slot 0)"})
+
+
+def test_one_vcpu_a_set_vcpu_call():
+    four = BASE.replace("<vcpu placement='static' current='2'>4</vcpu>", "<vcpu placement='static' current='1'>4</vcpu>")
+    live = four.replace("</vcpu>", "</vcpu><vcpus>%s</vcpus>" % "".join(
+        "<vcpu id='%d' enabled='%s' hotpluggable='%s'/>" % (i, "yes" if i == 0 else "no", "no" if i == 0 else "yes")
+        for i in range(4)))
+    plan = live_plan(live, live, AREAS["vcpus"], vcpus=[{"id": 2, "enabled": True}, {"id": 3, "enabled": True}])
+    assert [(op.method, op.args) for _key, op in plan.ops] == [("set_vcpu", ("2", True)), ("set_vcpu", ("3", True))]
+
+
+def test_a_dimm_qemu_cannot_hot_plug_waits_for_the_boot():
+    plan = live_plan(DIMM_BASE, DIMM_BASE, AREAS["memory_devices"], dimms=[{"size": "64M", "node": 0, "slot": 0},
+                                                                          {"size": "100K", "node": 0}])
+    assert (plan.ops, plan.pending, plan.reasons) == ([], ["memory_devices.dimms"], {
+        "memory_devices.dimms": "QEMU hot-plugs only DIMMs whose size is a multiple of 2 MiB, not 100 KiB"})
+
+
+def test_a_dimm_libvirt_gives_a_slot_is_held_as_asked():
+    area = AREAS["memory_devices"]
+    params = dict({f.name: None for f in area.fields}, dimms=[{"size": "64M", "node": 0}])
+    without = DIMM_BASE.replace("<memory unit='MiB'>192</memory>", "<memory unit='MiB'>128</memory>").replace(
+        "<memory model='dimm'><target><size unit='MiB'>64</size><node>0</node></target>"
+        "<address type='dimm' slot='0'/></memory>", "")
+    results = converge(parse_domain(without), [(area, params, "merged")])
+    assert results[0].changed is True
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import not_held
+    assert not_held(results, parse_domain(DIMM_BASE)) == []
 
 
 def test_dest_writes_the_whole_xml_with_its_secrets_and_mode_0600(tmp_path):
