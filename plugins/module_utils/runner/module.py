@@ -18,7 +18,9 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection i
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import STATES
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import domain_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.apply import apply_connected, apply_offline
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.apply import (
+    DefineRefused, apply_connected, apply_offline,
+)
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.results import build_results
 
 COMMON_ARGSPEC = {
@@ -30,10 +32,12 @@ COMMON_ARGSPEC = {
     "live": {"type": "bool", "default": True},
     "backup": {"type": "bool", "default": False},
     "backup_dir": {"type": "path"},
+    "dest": {"type": "path"},
 }
 COMMON_OPTIONS = {
     "mutually_exclusive": [["name", "uuid", "xml"], ["xml", "uri"]],
     "required_one_of": [["name", "uuid", "xml"]],
+    "required_by": {"dest": "xml"},
 }
 
 
@@ -102,9 +106,13 @@ def run_requests(module, requests, area_keys=False):
             outcome = apply_offline(params, requests, module.check_mode)
         else:
             outcome = apply_connected(params, requests, module.check_mode)
+    except DefineRefused as exc:
+        module.fail_json(msg=str(exc), changed=False)
     except TuningError as exc:
         module.fail_json(msg=str(exc))
     result, warnings = build_results(outcome, requests, area_keys, diff=module._diff)
     for warning in warnings:
         module.warn(warning)
+    if outcome.failed is not None:
+        module.fail_json(msg=outcome.failed, **result)
     return result
