@@ -58,8 +58,11 @@ options:
     elements: dict
     suboptions:
       size:
-        description: The DIMM's size (V(512M), V(1G)).
+        description:
+          - The DIMM's size (V(512M), V(1G)).
+          - On x86, a new DIMM's size must be a multiple of 2 MiB (QEMU's DIMM alignment; on ppc64, 256 MiB).
         type: raw
+        required: true
       node:
         description: The guest NUMA cell the DIMM belongs to.
         type: int

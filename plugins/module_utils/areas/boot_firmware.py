@@ -148,6 +148,11 @@ def validate(target, ctx):
                           % (FirmwareFeatures("x").to_options(features), target["firmware"] or "not set"))
     if features.get("enrolled_keys") and features.get("secure_boot") is False:
         raise TuningError("firmware_features.enrolled_keys: true is not valid with secure_boot false")
+    _check_paths(target)
+    _check_bootmenu(target)
+    _check_autoselection(target)
+    _check_stateless(target)
+    _check_secure_loader(target, ctx)
     warnings = []
     if _secure_boot_toggled(target, ctx.current) and not target.get("reset_nvram"):
         warnings.append("firmware_features.secure_boot: the guest's NVRAM still holds the variables of the old "
@@ -159,21 +164,104 @@ def validate(target, ctx):
     return warnings
 
 
+def _absolute(path):
+    """libvirt's absFilePath (src/conf/schemas/basictypes.rng): '/...' or a drive letter."""
+    return path.startswith("/") and len(path) > 1 or (len(path) > 3 and path[0].isalpha() and path[1:3] == ":\\")
+
+
+def _check_paths(target):
+    """kernel, initrd, dtb, loader, NVRAM and its template are absolute file paths (domaincommon.rng)."""
+    paths = [("kernel", target["kernel"]), ("initrd", target["initrd"]), ("dtb", target["dtb"]),
+             ("loader.path", (target["loader"] or {}).get("path")), ("nvram.path", (target["nvram"] or {}).get("path")),
+             ("nvram.template", (target["nvram"] or {}).get("template"))]
+    for option, path in paths:
+        if path and not _absolute(path):
+            raise TuningError("%s: %r is not valid: libvirt needs an absolute path (it resolves no path relative to "
+                              "anything)" % (option, path))
+
+
+def _check_bootmenu(target):
+    menu = target["bootmenu"]
+    if menu and menu.get("timeout") is not None and menu.get("enable") is None:
+        raise TuningError("bootmenu.enable: required with bootmenu.timeout: libvirt's schema needs enable (true or "
+                          "false) on <bootmenu>")
+
+
+def _check_autoselection(target):
+    """src/conf/domain_validate.c virDomainDefOSValidate: what firmware autoselection (firmware set) excludes, and
+    what a hand-picked loader (firmware not set) needs."""
+    firmware, loader, nvram = target["firmware"], target["loader"] or {}, target["nvram"] or {}
+    if firmware is not None:
+        for key, text in (("readonly", "readonly"), ("type", "type"), ("path", "path")):
+            if loader.get(key) is not None:
+                raise TuningError("loader.%s: %r is not valid with firmware %s: libvirt chooses the loader when "
+                                  "firmware is set (firmware autoselection); drop loader.%s or firmware"
+                                  % (key, loader[key], firmware, text))
+        if loader.get("secure") is False:
+            raise TuningError("loader.secure: false is not valid with firmware %s: with firmware autoselection, "
+                              "secure boot is asked for with firmware_features.secure_boot" % firmware)
+        if nvram.get("template") is not None:
+            raise TuningError("nvram.template: %r is not valid with firmware %s: libvirt chooses the template when "
+                              "firmware is set (firmware autoselection)" % (nvram["template"], firmware))
+        if firmware != "efi" and any(value is not None for value in nvram.values()):
+            raise TuningError("nvram: %s is not valid with firmware %s: firmware type '%s' does not support nvram"
+                              % (AREA.by_name["nvram"].to_options(nvram), firmware, firmware))
+    elif (any(value is not None for value in loader.values()) or any(value is not None for value in nvram.values())) \
+            and loader.get("path") is None:
+        raise TuningError("loader.path: required: without firmware (autoselection) a loader or NVRAM needs the "
+                          "loader's path (libvirt: no loader path specified and firmware auto selection disabled)")
+
+
+def _check_stateless(target):
+    loader, nvram = target["loader"] or {}, target["nvram"] or {}
+    if loader.get("stateless") is True and any(value is not None for value in nvram.values()):
+        raise TuningError("nvram: %s is not valid with loader.stateless true: a stateless loader has no NVRAM"
+                          % AREA.by_name["nvram"].to_options(nvram))
+    if loader.get("stateless") is False:
+        if target["firmware"] is None and loader.get("type") != "pflash":
+            raise TuningError("loader.stateless: false is not valid with loader type %s: only a pflash loader "
+                              "keeps NVRAM" % (loader.get("type") or "not set"))
+        if target["firmware"] not in (None, "efi"):
+            raise TuningError("loader.stateless: false is not valid with firmware %s: only EFI firmware keeps NVRAM"
+                              % target["firmware"])
+
+
+def _check_secure_loader(target, ctx):
+    """src/qemu/qemu_validate.c qemuValidateDomainDefBoot: QEMU's limits on a secure loader."""
+    if (target["loader"] or {}).get("secure") is not True:
+        return
+    os_type = ctx.root.find("os/type")
+    machine = (os_type.get("machine") if os_type is not None else None) or ""
+    arch = os_type.get("arch") if os_type is not None else None
+    if "q35" not in machine:
+        raise TuningError("loader.secure: true is not valid with machine type %s: QEMU supports secure boot with "
+                          "q35 machine types only" % (machine or "not set"))
+    if arch not in (None, "x86_64"):
+        raise TuningError("loader.secure: true is not valid on %s: secure boot is supported for x86_64 only" % arch)
+    if target["firmware"] is None and ctx.root.find("features/smm") is None:
+        raise TuningError("loader.secure: true is not valid without the SMM feature (<features><smm state='on'/>): "
+                          "secure boot requires SMM")
+
+
 def _check_host(target, caps):
     machine = caps.findtext("machine") or "this machine type"
     firmware = target["firmware"]
-    if firmware == "efi":
+    if firmware is not None:
         offered = [(v.text or "").strip() for v in caps.findall("os/enum[@name='firmware']/value")]
-        if "efi" not in offered:
-            raise TuningError("firmware: 'efi' is not valid on this host for %s: no UEFI firmware is installed "
-                              "(firmware offered: %s)" % (machine, ", ".join(offered) or "none"))
+        if firmware not in offered:
+            kind = "UEFI" if firmware == "efi" else "BIOS"
+            raise TuningError("firmware: %r is not valid on this host for %s: no %s firmware is installed for "
+                              "firmware autoselection (firmware offered: %s)"
+                              % (firmware, machine, kind, ", ".join(offered) or "none"))
     path = (target["loader"] or {}).get("path")
     if path is not None:
         paths = [(v.text or "").strip() for v in caps.findall("os/loader/value")]
         if paths and path not in paths:
             raise TuningError("loader.path: %r is not valid on this host for %s: its firmware images are %s"
                               % (path, machine, ", ".join(paths)))
-    secure = (target["firmware_features"] or {}).get("secure_boot") or (target["loader"] or {}).get("secure")
+    features = target["firmware_features"] or {}
+    # libvirt turns secure-boot on with enrolled-keys (virDomainDefPostParseOs, src/conf/domain_postparse.c)
+    secure = features.get("secure_boot") or features.get("enrolled_keys") or (target["loader"] or {}).get("secure")
     if secure:
         values = [(v.text or "").strip() for v in caps.findall("os/loader/enum[@name='secure']/value")]
         if "yes" not in values:

@@ -39,7 +39,7 @@ FIELDS = [
     ]),
     Items("features", "cpu/feature", [
         Attr("name", "name", Str()),
-        Attr("policy", "policy", Enum(*POLICIES), default="require"),
+        Attr("policy", "policy", Enum(*POLICIES), default="require", write_default=True),
     ], key="name"),
     Group("cache", "cpu/cache", [
         Attr("level", "level", Int(1, 3)),
@@ -103,8 +103,77 @@ def validate(target, ctx):
                 raise TuningError("topology.%s: required: libvirt needs sockets, cores and threads" % name)
         if topology.get("clusters") not in (None, 1):
             _check_clusters(ctx)
-    _check_host(target, ctx)
-    return []
+    _check_model_parts(target)
+    _check_cache(target, ctx)
+    _check_maxphysaddr(target, ctx)
+    return _check_host(target, ctx)
+
+
+VENDOR_ID_LENGTH = 12  # VIR_CPU_VENDOR_ID_LENGTH
+
+
+def _check_model_parts(target):
+    """src/conf/cpu_conf.c virCPUDefParseXML: vendor_id, vendor and features need what libvirt says."""
+    model = target["model"] or {}
+    vendor_id = model.get("vendor_id")
+    if vendor_id and (len(vendor_id) != VENDOR_ID_LENGTH or "," in vendor_id):
+        raise TuningError("model.vendor_id: %r is not valid: libvirt needs exactly %d characters and no comma "
+                          "(the CPUID vendor string QEMU is given)" % (vendor_id, VENDOR_ID_LENGTH))
+    if target["vendor"] and not model.get("name"):
+        raise TuningError("vendor: %r is not valid without model.name: libvirt refuses a CPU vendor specified "
+                          "without CPU model" % target["vendor"])
+    if target["features"] and target["mode"] == "custom" and not model.get("name"):
+        raise TuningError("features: %s is not valid without model.name in mode custom: libvirt refuses a "
+                          "feature list specified without CPU model"
+                          % ", ".join(feature["name"] for feature in target["features"]))
+
+
+def _arch(ctx):
+    os_type = ctx.root.find("os/type")
+    return os_type.get("arch") if os_type is not None else None
+
+
+def _check_cache(target, ctx):
+    """src/conf/cpu_conf.c virCPUDefParseXMLCache (mode required) and src/qemu/qemu_validate.c
+    qemuValidateDomainDefCpu (which level and CPU mode each cache mode takes)."""
+    cache = target["cache"]
+    if not cache or all(value is None for value in cache.values()):
+        return
+    mode, level = cache.get("mode"), cache.get("level")
+    if mode is None:
+        raise TuningError("cache.mode: required: libvirt needs the cache mode (emulate, passthrough or disable)")
+    arch = _arch(ctx)
+    if arch and arch not in ("x86_64", "i686"):
+        raise TuningError("cache: not valid on %s: QEMU's CPU cache settings exist on x86 only" % arch)
+    if mode == "emulate" and level != 3:
+        raise TuningError("cache.level: %r is not valid with mode emulate: libvirt emulates the level 3 cache only "
+                          "(set level 3)" % level)
+    if mode == "passthrough" and target["mode"] not in ("host-passthrough", "maximum"):
+        raise TuningError("cache.mode: 'passthrough' is not valid with CPU mode %s: libvirt passes the host's cache "
+                          "through only for host-passthrough and maximum CPUs" % (target["mode"] or "not set"))
+    if mode in ("passthrough", "disable") and level is not None:
+        raise TuningError("cache.level: %d is not valid with mode %s: libvirt takes a level only with mode emulate"
+                          % (level, mode))
+
+
+def _check_maxphysaddr(target, ctx):
+    """src/qemu/qemu_validate.c qemuValidateDomainDefCpu: bits with emulate only, and at most the host's."""
+    addr = target["maxphysaddr"]
+    if not addr or all(value is None for value in addr.values()):
+        return
+    mode, bits = addr.get("mode"), addr.get("bits")
+    if mode is None:
+        raise TuningError("maxphysaddr.mode: required: libvirt needs the mode (emulate or passthrough)")
+    if mode == "passthrough" and bits is not None:
+        raise TuningError("maxphysaddr.bits: %d is not valid with mode passthrough: libvirt takes bits only with "
+                          "mode emulate" % bits)
+    if mode == "emulate" and bits is None:
+        raise TuningError("maxphysaddr.bits: required with mode emulate: the number of physical address bits")
+    caps = ctx.host("capabilities")
+    host = caps.find("host/cpu/maxphysaddr") if caps is not None else None
+    if mode == "emulate" and host is not None and (host.get("bits") or "").isdigit() and bits > int(host.get("bits")):
+        raise TuningError("maxphysaddr.bits: %d is not valid on this host: its CPU has %s physical address bits, "
+                          "and the guest's cannot exceed them" % (bits, host.get("bits")))
 
 
 def _check_clusters(ctx):
@@ -118,7 +187,7 @@ def _check_clusters(ctx):
 def _check_host(target, ctx):
     caps = ctx.host("domain_capabilities")
     if caps is None:
-        return
+        return []
     mode = target["mode"]
     if mode is not None:
         modes = {elem.get("name"): elem for elem in caps.findall("cpu/mode")}
@@ -132,6 +201,12 @@ def _check_host(target, ctx):
         if offered and name not in offered:
             raise TuningError("model.name: %r is not valid on this host: its hypervisor offers %s"
                               % (name, ", ".join(offered)))
+        usable = [elem.get("usable") for elem in caps.findall("cpu/mode[@name='custom']/model")
+                  if (elem.text or "").strip() == name]
+        if usable == ["no"] and target["check"] != "none" and (target["model"] or {}).get("fallback") != "allow":
+            return ["model.name: %s is not usable as it is on this host (domain capabilities: usable='no', some of "
+                    "its features are missing); the guest may not start unless check is none" % name]
+    return []
 
 
 # --------------------------------------------------------------------------- live

@@ -18,7 +18,9 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields imp
 PERIOD = Int(1000, 1000000)
 QUOTA = Int(1000, 17592186044415, special=(-1,),
             rule="must be -1 (no limit) or between 1000 and 17592186044415")
-SHARES = Int(1, 262144, rule="must be between 1 and 262144 (cgroups v1 accepts 2-262144, v2 1-10000)")
+# src/conf/domain_validate.c virDomainDefCputuneValidate: 0 (libvirt keeps it) or VIR_CGROUP_CPU_SHARES_MIN..MAX
+SHARES = Int(2, 262144, special=(0,), rule="must be 0 or between 2 and 262144 (libvirt's VIR_CGROUP_CPU_SHARES_MIN "
+             "and _MAX)")
 SCHEDULERS = ("batch", "idle", "fifo", "rr")
 REALTIME = ("fifo", "rr")
 
@@ -37,7 +39,8 @@ SCHEDULER_PARAMS = {
 
 
 def _sched_fields(ids_name):
-    fields = [Attr("scheduler", "scheduler", Enum(*SCHEDULERS)), Attr("priority", "priority", Int(1, 99))]
+    # libvirt takes any priority (0 included, as it writes it); the kernel's realtime range is 1-99
+    fields = [Attr("scheduler", "scheduler", Enum(*SCHEDULERS)), Attr("priority", "priority", Int(0, 99))]
     if ids_name:
         fields.insert(0, Attr(ids_name, ids_name, CpuSet()))
     return fields
@@ -119,6 +122,22 @@ def _check_vcpus_sets(option, items):
         seen |= vcpus
 
 
+def _zero_priorities(target):
+    """Realtime schedulers with priority 0: libvirt keeps them, the kernel refuses them when the guest starts."""
+    warnings = []
+    for option, key in (("vcpusched", "vcpus"), ("iothreadsched", "iothreads")):
+        for item in target[option] or []:
+            if item.get("priority") == 0 and item.get("scheduler") in REALTIME:
+                warnings.append("%s[%s=%s].priority: 0 with scheduler %s: the kernel takes realtime priorities 1-99 "
+                                "and refuses this one when the guest starts" % (option, key, item[key],
+                                                                                item["scheduler"]))
+    sched = target["emulatorsched"] or {}
+    if sched.get("priority") == 0 and sched.get("scheduler") in REALTIME:
+        warnings.append("emulatorsched.priority: 0 with scheduler %s: the kernel takes realtime priorities 1-99 and "
+                        "refuses this one when the guest starts" % sched["scheduler"])
+    return warnings
+
+
 def validate(target, ctx):
     """Pins against the host's CPUs, schedulers, overlaps (vCPU and iothread ids: engine/rules.py)."""
     for pin in target["vcpupin"] or []:
@@ -133,10 +152,33 @@ def validate(target, ctx):
         _check_priority("emulatorsched", target["emulatorsched"])
     _check_vcpus_sets("cachetune", target["cachetune"])
     _check_vcpus_sets("memorytune", target["memorytune"])
+    _check_tune_contents(target, ctx)
+    return _zero_priorities(target)
+
+
+def _monitors_in_xml(root, tag, vcpus):
+    """Whether the <cputune><TAG vcpus=...> element of ``vcpus`` holds <monitor> children (kept as they are)."""
+    for elem in root.findall("cputune/" + tag):
+        try:
+            same = parse_cpuset(elem.get("vcpus", ""), tag) == parse_cpuset(vcpus, tag)
+        except TuningError:
+            continue
+        if same and elem.find("monitor") is not None:
+            return True
+    return False
+
+
+def _check_tune_contents(target, ctx):
+    """src/conf/schemas/domaincommon.rng: a cachetune holds caches or monitors, a memorytune nodes or monitors
+    (libvirt drops an empty one, and writes a memorytune with monitors only as it is)."""
+    for tune in target["cachetune"] or []:
+        if not tune.get("caches") and not tune.get("monitors") and not _monitors_in_xml(ctx.root, "cachetune",
+                                                                                       tune["vcpus"]):
+            raise TuningError("cachetune[vcpus=%s].caches: required: at least one cache {id, level, type, size} or "
+                              "one monitor (libvirt drops an empty cachetune)" % tune["vcpus"])
     for tune in target["memorytune"] or []:
-        if not tune.get("nodes"):
+        if not tune.get("nodes") and not _monitors_in_xml(ctx.root, "memorytune", tune["vcpus"]):
             raise TuningError("memorytune[vcpus=%s].nodes: required: at least one {id, bandwidth}" % tune["vcpus"])
-    return []
 
 
 # --------------------------------------------------------------------------- live

@@ -19,6 +19,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields imp
     Attr, Field, Group, Int, Items, Text,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import etree, find_path, insert_child, to_string
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import MAX_IOTHREADS
 
 VIRTIO_SCSI = ("virtio-scsi", "virtio-transitional", "virtio-non-transitional")
 POLL_SINCE = (9, 4, 0)  # libvirt keeps <iothread><poll> in the definition from 9.4.0
@@ -169,14 +170,18 @@ class IothreadIds(Items):
         super().write(context, value)
 
 
+# engine/limits.py: libvirt and QEMU set no maximum; the bound keeps every run small and linear
+IOTHREAD_COUNT = Int(0, MAX_IOTHREADS, rule="must be between 0 and %d (this collection's limit on iothreads: each is "
+                     "a host thread)" % MAX_IOTHREADS)
+
 DISKS = DeviceAttribute("disks", "devices/disk", "target", _disk_target, "iothread", "iothread", "disk")
 CONTROLLERS = DeviceAttribute("controllers", "devices/controller", "index", _controller_index, "iothread", "iothread",
                               "controller", select=_is_scsi_controller)
 
 FIELDS = [
-    Text("count", "iothreads", Int(0)),
+    Text("count", "iothreads", IOTHREAD_COUNT),
     IothreadIds("iothreadids", "iothreadids/iothread", [
-        Attr("id", "id", Int(1)),
+        Attr("id", "id", Int(1, 4294967295, rule="must be between 1 and 4294967295 (libvirt's unsigned int)")),
         *POOL,
         Group("poll", "poll", [Attr("max", "max", Int(0)), Attr("grow", "grow", Int(0)),
                                Attr("shrink", "shrink", Int(0))]),
@@ -280,7 +285,12 @@ def validate(target, ctx):
 
 
 def _check_pool(where, item):
+    """src/conf/domain_validate.c virDomainDefValidateIOThreadsThreadPool (an unset maximum is -1 there)."""
     low, high = item.get("thread_pool_min"), item.get("thread_pool_max")
+    if low is not None and high is None:
+        raise TuningError("%s.thread_pool_min: %d is not valid without thread_pool_max: libvirt compares it with the "
+                          "unset maximum and refuses it (thread_pool_min must be smaller or equal to "
+                          "thread_pool_max)" % (where, low))
     if low is not None and high is not None and low > high:
         raise TuningError("%s.thread_pool_min: %d is not valid: it is above thread_pool_max %d" % (where, low, high))
 

@@ -98,6 +98,9 @@ def validate(target, ctx):
     warnings = []
     pages = target["hugepages"] or []
     cells = guest_cells(ctx.root)
+    _check_page_nodesets(pages)
+    _check_backing_with_hugepages(target)
+    _check_source_against_host(target, ctx)
     host_sizes = host_page_sizes(ctx.host("capabilities")) if pages else set()
     for index, page in enumerate(pages):
         size = page["size"]
@@ -139,6 +142,55 @@ def validate(target, ctx):
                                ", ".join("node %d: %d" % (node, free[node]) for node in sorted(free))))
     # locked memory against memtune's hard_limit: engine/rules.py
     return warnings
+
+
+def _shown_size(size):
+    return format_size(size) if isinstance(size, int) else repr(size)
+
+
+def _check_page_nodesets(pages):
+    """src/conf/domain_validate.c virDomainDefMemtuneValidate: one page size per guest cell, one default."""
+    for index, page in enumerate(pages):
+        for before in range(index):
+            other = pages[before]
+            if page.get("nodeset") is None and other.get("nodeset") is None:
+                raise TuningError("hugepages[%d]: %s pages without nodeset are not valid beside hugepages[%d] (%s "
+                                  "pages without nodeset): libvirt takes one default page size (two master "
+                                  "hugepages); give the others a nodeset"
+                                  % (index, _shown_size(page["size"]), before, _shown_size(other["size"])))
+            if page.get("nodeset") is not None and other.get("nodeset") is not None:
+                shared = parse_cpuset(page["nodeset"], "hugepages[%d].nodeset" % index) & parse_cpuset(
+                    other["nodeset"], "hugepages[%d].nodeset" % before)
+                if shared:
+                    raise TuningError("hugepages[%d].nodeset: %r is not valid: guest cells %s already have %s pages "
+                                      "(hugepages[%d]); libvirt refuses hugepage nodesets that intersect"
+                                      % (index, page["nodeset"], format_cpuset(shared), _shown_size(other["size"]),
+                                         before))
+
+
+def _check_backing_with_hugepages(target):
+    """src/qemu/qemu_validate.c qemuValidateDomainDefMemory: what hugepages exclude."""
+    if target["hugepages"] is None:
+        return
+    if (target["allocation"] or {}).get("mode") == "ondemand":
+        raise TuningError("allocation.mode: 'ondemand' is not valid with hugepages: libvirt allocates hugepages "
+                          "immediately (use mode immediate, or no hugepages)")
+    if target["source"] == "anonymous":
+        raise TuningError("source: 'anonymous' is not valid with hugepages: hugepages are not allowed with anonymous "
+                          "memory source (use file or memfd)")
+
+
+def _check_source_against_host(target, ctx):
+    """The memory source types the host's QEMU offers (domain capabilities <memoryBacking>)."""
+    if target["source"] is None:
+        return
+    caps = ctx.host("domain_capabilities")
+    if caps is None or caps.find("memoryBacking") is None:
+        return
+    offered = [(value.text or "").strip() for value in caps.findall("memoryBacking/enum[@name='sourceType']/value")]
+    if offered and target["source"] not in offered:
+        raise TuningError("source: %r is not valid on this host: its QEMU offers memory sources %s"
+                          % (target["source"], ", ".join(offered)))
 
 
 AREA = Area("memory_backing", FIELDS, diff_paths=["memoryBacking"], validate=validate,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import (
-    dimm_elements, element_size, guest_cells,
+    dimm_elements, element_size, guest_cells, other_memory_devices,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge import live_ops
@@ -55,7 +55,7 @@ class Dimms(Items):
 
     def __init__(self, name):
         super().__init__(name, "devices/memory", [
-            Size("size", "target/size"),
+            Size("size", "target/size", required=True),
             Text("node", "target/node", Int(0)),
             Attr("slot", "slot", Int(0), path="address"),
         ])
@@ -63,8 +63,17 @@ class Dimms(Items):
     def read(self, context):
         return [{f.name: f.read(elem) for f in self.fields} for elem in dimm_elements(context)]
 
+    def normalise(self, value, option):
+        items = super().normalise(value, option)
+        for index, item in enumerate(items or []):
+            if not item.get("size"):
+                raise TuningError("%s[%d].size: required: the DIMM's size (above zero)" % (option, index))
+        return items
+
     def comparable(self, value):
-        return tuple(sorted((item.get("size"), item.get("node"), item.get("slot")) for item in (value or [])))
+        # repr orders None (no slot, no node) among ints without comparing them
+        return tuple(sorted(((item.get("size"), item.get("node"), item.get("slot")) for item in (value or [])),
+                            key=repr))
 
     def merge(self, current, desired):
         return current if desired is None else adopt_slots(current, desired)
@@ -181,21 +190,39 @@ FIELDS = [
 
 
 def validate(target, ctx):
-    """Memory, balloon, hot-plug ceiling and DIMMs against each other and the guest's NUMA cells."""
+    """Memory, balloon, hot-plug ceiling and DIMMs against each other and the guest's NUMA cells.
+
+    libvirt counts every memory device toward <memory> (virDomainDefPostParseMemory,
+    src/conf/domain_postparse.c): the nvdimm, virtio-mem and virtio-pmem devices this area leaves
+    alone are counted here as libvirt counts them.
+    """
     memory, dimms = target["memory"], target["dimms"] or []
     maximum = target["max_memory"]
+    if maximum is not None and all(value is None for value in maximum.values()):
+        maximum = None  # max_memory: {} sets nothing
     cells = guest_cells(ctx.root)
+    if memory is None:
+        raise TuningError("memory: cannot be deleted: libvirt requires the guest's memory (memory size must be "
+                          "specified via <memory> or in the <numa> configuration); set another value")
     if not isinstance(memory, int):
         return []
-    base = memory - _total(dimms)
+    others = other_memory_devices(ctx.root)
+    other_total = sum(others.values())
+    devices = _total(dimms) + other_total
+    base = memory - devices
     if target["current_memory"] is not None and target["current_memory"] > memory:
         raise TuningError("current_memory: %r is not valid: the balloon target cannot exceed the guest's memory (%s)"
                           % (format_size(target["current_memory"]), format_size(memory)))
     if base <= 0:
+        if other_total:
+            raise TuningError("memory: %r is not valid: the memory devices alone are %s (DIMMs %s, %s); memory is the "
+                              "total, memory devices included"
+                              % (format_size(memory), format_size(devices), format_size(_total(dimms)),
+                                 ", ".join("%s %s" % (model, format_size(size)) for model, size in sorted(others.items()))))
         raise TuningError("memory: %r is not valid: the DIMMs alone are %s; memory is the total, DIMMs included"
                           % (format_size(memory), format_size(_total(dimms))))
     for option, given in (("max_memory", maximum), ("dimms", dimms)):
-        if given and not cells:
+        if given and not cells and _needs_cells(ctx):
             raise TuningError("%s: memory hot-plug needs guest NUMA cells, and the guest has none "
                               "(set them with virtuned.libvirt.numa)" % option)
     if maximum is not None:
@@ -205,31 +232,75 @@ def validate(target, ctx):
             raise TuningError("max_memory.size: %r is not valid: it must be above the guest's memory (%s%s)"
                               % (format_size(maximum["size"]), format_size(base),
                                  " without its DIMMs" if dimms else ""))
+    _check_hotplug(maximum, dimms, others, ctx, cells, memory, base, devices)
     if dimms:
-        if maximum is None:
-            raise TuningError("dimms: DIMMs need max_memory (the hot-plug ceiling and its slots)")
-        if len(dimms) > maximum["slots"]:
-            raise TuningError("dimms: %d DIMMs do not fit in max_memory's %d slots" % (len(dimms), maximum["slots"]))
-        if memory > maximum["size"]:
-            raise TuningError("dimms: the guest's memory without DIMMs (%s) and its DIMMs (%s) add up to %s, more than "
-                              "max_memory (%s)" % (format_size(base), format_size(_total(dimms)), format_size(memory),
-                                                   format_size(maximum["size"])))
-        slots = {}
-        for index, item in enumerate(dimms):
-            if not item.get("size"):
-                raise TuningError("dimms[%d].size: required: the DIMM's size (above zero)" % index)
-            if item.get("node") is None or item["node"] not in cells:
-                raise TuningError("dimms[%d].node: %r is not valid: the guest has NUMA cells %s"
-                                  % (index, item.get("node"), format_cpuset(cells)))
-            slot = item.get("slot")
-            if slot is not None:
-                if slot >= maximum["slots"]:
-                    raise TuningError("dimms[%d].slot: %d is not valid: max_memory has slots 0-%d"
-                                      % (index, slot, maximum["slots"] - 1))
-                if slot in slots:
-                    raise TuningError("dimms[%d].slot: %d is not valid: dimms[%d] has it too" % (index, slot, slots[slot]))
-                slots[slot] = index
+        _check_dimms(target, ctx, cells, base, devices)
     return []
+
+
+def _needs_cells(ctx):
+    """QEMU enables memory hot-plug with guest NUMA cells only, except on ppc64 (qemuDomainDefValidateMemoryHotplug)."""
+    os_type = ctx.root.find("os/type")
+    arch = os_type.get("arch") if os_type is not None else None
+    return not (arch or "").startswith("ppc64")
+
+
+def _dimm_alignment(ctx):
+    """QEMU's DIMM size alignment in bytes: 2 MiB, 256 MiB on ppc64 (qemuDomainGetMemoryModuleSizeAlignment,
+    src/qemu/qemu_domain.c). libvirt rounds DIMMs up to it at boot; a hot-plugged DIMM that is not aligned
+    is refused by QEMU ("backend memory size must be multiple of 0x200000")."""
+    os_type = ctx.root.find("os/type")
+    arch = os_type.get("arch") if os_type is not None else None
+    return 256 * 1024 * 1024 if arch and arch.startswith("ppc64") else 2 * 1024 * 1024
+
+
+def _check_hotplug(maximum, dimms, others, ctx, cells, memory, base, devices):
+    """src/qemu/qemu_domain.c qemuDomainDefValidateMemoryHotplug: every memory device (not only the DIMMs)
+    needs max_memory, takes a slot, and fits below the ceiling."""
+    count = len(dimms) + sum(1 for elem in ctx.root.findall("devices/memory") if elem.get("model") != "dimm")
+    what = "DIMMs" if not others else "memory devices (%d DIMMs, %s)" % (len(dimms), ", ".join(sorted(others)))
+    if count and maximum is None:
+        if not others:
+            raise TuningError("dimms: DIMMs need max_memory (the hot-plug ceiling and its slots)")
+        raise TuningError("max_memory: required: the guest's %s need max_memory (libvirt cannot use a memory device "
+                          "when maxMemory is not defined)" % what)
+    if maximum is None:
+        return
+    if count > maximum["slots"]:
+        raise TuningError("dimms: %d %s do not fit in max_memory's %d slots" % (count, what, maximum["slots"]))
+    if memory > maximum["size"]:
+        raise TuningError("dimms: the guest's memory without DIMMs (%s) and its %s (%s) add up to %s, more than "
+                          "max_memory (%s)" % (format_size(base), what, format_size(devices), format_size(memory),
+                                               format_size(maximum["size"])))
+
+
+def _check_dimms(target, ctx, cells, base, devices):
+    dimms, maximum = target["dimms"], target["max_memory"]
+    align = _dimm_alignment(ctx)
+    current = getattr(ctx, "current", None) or {}  # the view's values before the task: DIMMs it already had
+    before = current.get("dimms")
+    existing = {(item.get("size"), item.get("node")) for item in before or []}
+    slots = {}
+    for index, item in enumerate(dimms):
+        if not item.get("size"):
+            raise TuningError("dimms[%d].size: required: the DIMM's size (above zero)" % index)
+        if isinstance(item["size"], int) and item["size"] % align and (item["size"], item.get("node")) not in existing:
+            raise TuningError("dimms[%d].size: %r is not valid: QEMU needs DIMM sizes in multiples of %s on this "
+                              "architecture (libvirt rounds them up at boot and QEMU refuses them at hot-plug)"
+                              % (index, format_size(item["size"]), format_size(align)))
+        if not cells and not _needs_cells(ctx) and item.get("node") is None:
+            continue  # ppc64 without guest NUMA cells: a DIMM has no node
+        if item.get("node") is None or item["node"] not in cells:
+            raise TuningError("dimms[%d].node: %r is not valid: the guest has NUMA cells %s"
+                              % (index, item.get("node"), format_cpuset(cells)))
+        slot = item.get("slot")
+        if slot is not None:
+            if slot >= maximum["slots"]:
+                raise TuningError("dimms[%d].slot: %d is not valid: max_memory has slots 0-%d"
+                                  % (index, slot, maximum["slots"] - 1))
+            if slot in slots:
+                raise TuningError("dimms[%d].slot: %d is not valid: dimms[%d] has it too" % (index, slot, slots[slot]))
+            slots[slot] = index
 
 
 # --------------------------------------------------------------------------- live

@@ -31,10 +31,8 @@ def _limit(value):
 def validate(target, ctx):
     """Rules on the whole memtune target (and the connection's hypervisor)."""
     warnings = []
-    hard, swap = _limit(target["hard_limit"]), _limit(target["swap_hard_limit"])
-    if hard is not None and swap is not None and swap < hard:
-        raise TuningError("swap_hard_limit: %r is not valid: it must be at least hard_limit (%s); "
-                          "swap_hard_limit limits memory plus swap" % (format_size(swap), format_size(hard)))
+    _check_hard_below_swap(target)
+    hard = _limit(target["hard_limit"])
     if target["min_guarantee"] is not None:
         if ctx.connected and ctx.hypervisor == "qemu":
             raise TuningError("min_guarantee: %r is not valid: libvirt supports min_guarantee only for VMware ESX "
@@ -48,6 +46,23 @@ def validate(target, ctx):
         warnings.append("hard_limit: %s is below the guest's memory (%s): the guest, QEMU's own memory included, "
                         "will be killed or swapped when it uses it" % (format_size(hard), format_size(memory)))
     return warnings
+
+
+def _check_hard_below_swap(target):
+    """libvirt (virDomainCgroupSetMemoryLimitParameters, src/hypervisor/domain_cgroup.c) refuses a hard_limit
+    above swap_hard_limit, comparing the values that will be in force: no hard_limit is unlimited, so a
+    swap_hard_limit needs a hard_limit."""
+    hard, swap = _limit(target["hard_limit"]), _limit(target["swap_hard_limit"])
+    if swap is None:
+        return
+    if hard is None:
+        raise TuningError("hard_limit: %r is not valid while swap_hard_limit is %s: libvirt requires hard_limit to be "
+                          "lower than or equal to swap_hard_limit (which limits memory plus swap); set a hard_limit "
+                          "or make swap_hard_limit unlimited too"
+                          % ("unlimited" if target["hard_limit"] == UNLIMITED else None, format_size(swap)))
+    if swap < hard:
+        raise TuningError("swap_hard_limit: %r is not valid: it must be at least hard_limit (%s); "
+                          "swap_hard_limit limits memory plus swap" % (format_size(swap), format_size(hard)))
 
 
 # --------------------------------------------------------------------------- live

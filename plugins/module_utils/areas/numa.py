@@ -24,9 +24,29 @@ LIVE_MODES = ("strict", "restrictive")
 LOCAL_DISTANCE = 10
 
 
+class Cells(Items):
+    """<cpu><numa><cell>. A cell without id is cell number <its position> (libvirt's
+    virDomainNumaDefParseXML), and is read and matched so."""
+
+    def read(self, context):
+        cells = super().read(context)
+        for index, cell in enumerate(cells):
+            if cell.get("id") is None:
+                cell["id"] = index
+        return cells
+
+    def write(self, context, value):
+        parent = self._container(context)
+        if parent is not None:
+            for index, elem in enumerate(parent.findall(self.tag)):
+                if elem.get("id") is None:
+                    elem.set("id", str(index))  # as libvirt writes it, so that the cell is matched by its id
+        super().write(context, value)
+
+
 MEMNODES = Items("memnodes", "memnode", [
     Attr("cellid", "cellid", Int(0)),
-    Attr("mode", "mode", Enum(*MODES), default="strict"),
+    Attr("mode", "mode", Enum(*MODES), default="strict", write_default=True),
     Attr("nodeset", "nodeset", CpuSet()),
 ], key="cellid")
 
@@ -39,7 +59,7 @@ FIELDS = [
         ]),
         MEMNODES,
     ]),
-    Items("cells", "cpu/numa/cell", [
+    Cells("cells", "cpu/numa/cell", [
         Attr("id", "id", Int(0)),
         Attr("cpus", "cpus", CpuSet()),
         AttrSize("memory", attr="memory", unit_attr="unit", default_unit="KiB"),
@@ -61,8 +81,13 @@ def _check_cells(cells, ctx):
     for index, cell in enumerate(cells):
         if cell["memory"] is None:
             raise TuningError("cells[%d].memory: required: the memory of guest cell %d" % (index, cell["id"]))
-    # each vCPU in one cell, and the cells' memory with the DIMMs the guest's: engine/rules.py
+    ids = sorted(cell["id"] for cell in cells)
+    if ids != list(range(len(cells))):
+        raise TuningError("cells: ids %s are not valid: libvirt numbers guest NUMA cells from 0 to %d, each once "
+                          "(exactly one cell element per guest NUMA cell)" % (format_cpuset(ids), len(cells) - 1))
+    # each vCPU in one cell, and the cells' memory with the memory devices the guest's: engine/rules.py
     _check_distances(cells)
+    return []
 
 
 def _check_distances(cells):
@@ -106,9 +131,15 @@ def validate(target, ctx):
     """Guest cells, memnodes against cells, nodesets against the host (cells against vCPUs and memory:
     engine/rules.py)."""
     cells = target["cells"] or []
-    if cells:
-        _check_cells(cells, ctx)
+    warnings = _check_cells(cells, ctx) if cells else []
+    os_type = ctx.root.find("os/type")
+    ppc64 = ((os_type.get("arch") if os_type is not None else None) or "").startswith("ppc64")
+    if not cells and ctx.root.find("maxMemory") is not None and not ppc64:
+        raise TuningError("cells: at least one guest NUMA cell is needed while the guest has max_memory (libvirt: at "
+                          "least one numa node has to be configured when enabling memory hotplug); remove "
+                          "memory_devices.max_memory first")
     tune = target["numatune"] or {}
+    _check_numatune(tune, ctx)
     cell_ids = {cell["id"] for cell in cells}
     for index, memnode in enumerate(tune.get("memnodes") or []):
         if memnode["cellid"] not in cell_ids:
@@ -126,7 +157,30 @@ def validate(target, ctx):
     _check_host_nodes("numatune.memory.nodeset", memory.get("nodeset"), nodes)
     for index, memnode in enumerate(tune.get("memnodes") or []):
         _check_host_nodes("numatune.memnodes[%d].nodeset" % index, memnode.get("nodeset"), nodes)
-    return []
+    return warnings
+
+
+def _check_numatune(tune, ctx):
+    """src/conf/numa_conf.c virDomainNumatuneSet and virDomainNumatuneNodeParseXML."""
+    memory = tune.get("memory") or {}
+    given = any(value is not None for value in memory.values())
+    vcpu = ctx.root.find("vcpu")
+    vcpu_static = vcpu is None or vcpu.get("placement", "static") == "static"
+    placement = memory.get("placement") or (
+        "static" if memory.get("nodeset") is not None or vcpu_static else "auto")
+    if given and placement == "static" and memory.get("nodeset") is None:
+        raise TuningError("numatune.memory.nodeset: required with placement static: libvirt needs the host nodes "
+                          "(nodeset for NUMA memory tuning must be set if placement is static)")
+    memnodes = tune.get("memnodes") or []
+    if memnodes and given and placement == "auto":
+        raise TuningError("numatune.memnodes: not valid with placement auto: per-node binding is not compatible with "
+                          "automatic NUMA placement")
+    if memory.get("mode") == "restrictive":
+        for index, memnode in enumerate(memnodes):
+            if (memnode.get("mode") or "strict") != "restrictive":
+                raise TuningError("numatune.memnodes[%d].mode: %r is not valid with memory mode restrictive: libvirt "
+                                  "requires mode restrictive in every memnode then"
+                                  % (index, memnode.get("mode") or "strict"))
 
 
 # --------------------------------------------------------------------------- live

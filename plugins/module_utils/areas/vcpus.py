@@ -20,6 +20,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields imp
     Attr, Bool, CpuSet, Enum, Int, Items, Request, SetOf, Text,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import guest_cells
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import MAX_VCPUS
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.rules import cpu_model_name
 
 # CPU models whose vCPUs QEMU here refuses to unplug from a running guest (QEMU 7.2: "acpi: device
@@ -27,9 +28,13 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.rules impo
 NO_VCPU_UNPLUG_MODELS = ("kvm64",)
 
 
+# libvirt's VIR_DOMAIN_CPUMASK_LEN (engine/limits.py): refused before any per-vCPU work is done
+VCPU_COUNT = Int(1, MAX_VCPUS, rule="must be between 1 and %d (libvirt's vCPU id limit, VIR_DOMAIN_CPUMASK_LEN; "
+                 "the machine type's own maximum is checked when connected)" % MAX_VCPUS)
+
 FIELDS = [
-    Text("maximum", "vcpu", Int(1)),
-    Attr("current", "current", Int(1), path="vcpu"),
+    Text("maximum", "vcpu", VCPU_COUNT),
+    Attr("current", "current", VCPU_COUNT, path="vcpu"),
     Attr("placement", "placement", Enum("static", "auto"), path="vcpu", default="static"),
     Attr("cpuset", "cpuset", CpuSet(), path="vcpu"),
     Items("vcpus", "vcpus/vcpu", [
@@ -188,11 +193,52 @@ def validate(target, ctx):
         if not item["enabled"] and item["hotpluggable"] is False:
             raise TuningError("vcpus: vCPU %d disabled and not hotpluggable is not valid: a disabled vCPU "
                               "must be hotpluggable" % item["id"])
+    _check_vcpu_order(target["vcpus"] or [])
+    _check_machine_limit(maximum, ctx)
     if target["placement"] == "auto" and target["cpuset"] is not None:
         raise TuningError("cpuset: %r is not valid with placement auto (libvirt then ignores cpuset and asks "
                           "numad); drop cpuset or use placement static" % target["cpuset"])
     ctx.check_host_cpus("cpuset", target["cpuset"])
     return []
+
+
+def _check_vcpu_order(items):
+    """src/qemu/qemu_domain.c qemuDomainDefVcpusPostParse: the vCPUs plugged at boot come first, in order."""
+    items = sorted(items, key=lambda item: item["id"])
+    if not items:
+        return
+    first = items[0]
+    if first["id"] == 0 and first.get("order") not in (None, 1):
+        raise TuningError("vcpus: vCPU 0 with order %d is not valid: vCPU 0 must be enabled first (order 1 or none)"
+                          % first["order"])
+    ordered = [item["id"] for item in items if item["enabled"] and item.get("order") is not None]
+    unordered = [item["id"] for item in items if item["enabled"] and item.get("order") is None]
+    if ordered and unordered:
+        raise TuningError("vcpus: enabled vCPUs %s have an order and %s have none: libvirt needs an order on every "
+                          "enabled vCPU or on none" % (format_cpuset(ordered), format_cpuset(unordered)))
+    previous = None
+    for item in items:
+        if item["hotpluggable"] is False and previous is not None:
+            if previous["hotpluggable"]:
+                raise TuningError("vcpus: vCPU %d (enabled, hotpluggable false) after hotpluggable vCPU %d is not "
+                                  "valid: libvirt needs the vCPUs plugged at boot (hotpluggable false) first; make "
+                                  "vCPU %d hotpluggable, or give the boot vCPUs the lowest ids"
+                                  % (item["id"], previous["id"], item["id"]))
+            if (previous.get("order") or 0) > (item.get("order") or 0):
+                raise TuningError("vcpus: vCPU %d has order %s, below vCPU %d's order %s: libvirt needs the vCPUs "
+                                  "plugged at boot in ascending order" % (item["id"], item.get("order"),
+                                                                         previous["id"], previous.get("order")))
+        previous = item
+
+
+def _check_machine_limit(maximum, ctx):
+    """src/qemu/qemu_validate.c qemuValidateDomainVCpuTopology: the machine type's maximum (domain capabilities)."""
+    caps = ctx.host("domain_capabilities")
+    limit = caps.find("vcpu") if caps is not None else None
+    if limit is not None and (limit.get("max") or "").isdigit() and maximum > int(limit.get("max")):
+        raise TuningError("maximum: %d is not valid on this host: the machine type %s takes at most %s vCPUs (Maximum "
+                          "CPUs greater than specified machine type limit)"
+                          % (maximum, caps.findtext("machine") or "of the guest", limit.get("max")))
 
 
 # --------------------------------------------------------------------------- live

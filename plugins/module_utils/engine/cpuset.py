@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import option_error
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import check_int_size, refuse, shown
 
-_RANGE = re.compile(r"^\s*(\^?)\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+_RANGE = re.compile(r"^\s*(\^?)\s*([0-9]+)\s*(?:-\s*([0-9]+)\s*)?$")
 
 # libvirt refuses CPU numbers at or above VIR_DOMAIN_CPUMASK_LEN (16384 in 9.x)
 MAX_CPU = 16383
@@ -24,36 +25,53 @@ def parse_cpuset(value, option="cpuset", allow_empty=False):
     if isinstance(value, bool) or value is None:
         raise option_error(option, value, "expected a CPU set such as '0-3,^2,8'")
     if isinstance(value, int):
+        check_int_size(value, option)
         parts = [str(value)]
     elif isinstance(value, (list, tuple, set, frozenset)):
         parts = []
         for item in value:
             if isinstance(item, bool) or not isinstance(item, (int, str)):
-                raise option_error(option, value, "list items must be CPU numbers or ranges")
+                raise refuse(option, value, "list items must be CPU numbers or ranges")
+            if isinstance(item, int):
+                check_int_size(item, option)
             parts.extend(str(item).split(","))
     elif isinstance(value, str):
         parts = value.split(",") if value.strip() else []
     else:
         raise option_error(option, value, "expected a CPU set such as '0-3,^2,8'")
-    included, excluded = set(), set()
+    included, excluded = [], set()
     for part in parts:
+        check_int_size(part, option)  # before int(): a 5000-digit CPU number is refused, not converted
         match = _RANGE.match(part)
         if not match:
-            raise option_error(option, value, "%r is not a CPU number, a range 'a-b' or an exclusion '^n'" % part.strip())
+            raise refuse(option, value, "%s is not a CPU number, a range 'a-b' or an exclusion '^n'" % shown(part.strip()))
         negate, start, end = match.group(1), int(match.group(2)), match.group(3)
         end = int(end) if end is not None else start
         if negate and match.group(3) is not None:
-            raise option_error(option, value, "an exclusion takes one CPU ('^3'), not a range")
+            raise refuse(option, value, "an exclusion takes one CPU ('^3'), not a range")
         if end < start:
-            raise option_error(option, value, "range %d-%d runs backwards" % (start, end))
+            raise refuse(option, value, "range %d-%d runs backwards" % (start, end))
         if end > MAX_CPU:
-            raise option_error(option, value, "CPU %d is above libvirt's limit of %d" % (end, MAX_CPU))
-        (excluded if negate else included).update(range(start, end + 1))
+            raise refuse(option, value, "CPU %d is above libvirt's limit of %d" % (end, MAX_CPU))
+        if negate:
+            excluded.add(start)
+        else:
+            included.append((start, end))
+    # ranges are merged before they are expanded: the work stays bounded by MAX_CPU, however many parts
+    merged = []
+    for start, end in sorted(included):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    included = set()
+    for start, end in merged:
+        included.update(range(start, end + 1))
     if excluded and not included:
-        raise option_error(option, value, "a set of exclusions alone selects no CPU")
+        raise refuse(option, value, "a set of exclusions alone selects no CPU")
     result = frozenset(included - excluded)
     if not result and not allow_empty:
-        raise option_error(option, value, "the set is empty")
+        raise refuse(option, value, "the set is empty")
     return result
 
 

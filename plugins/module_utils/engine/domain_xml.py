@@ -6,8 +6,12 @@
 from __future__ import annotations
 
 import copy
+import re
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import (
+    MAX_IOTHREADS, MAX_VCPUS, MAX_XML_CHARS, bounded_int,
+)
 
 try:
     from lxml import etree
@@ -62,7 +66,13 @@ def parse_xml(text, what="xml"):
         raise TuningError("the python lxml library is required: %s" % LXML_IMPORT_ERROR)
     if not isinstance(text, (str, bytes)) or not text.strip():
         raise TuningError("%s: expected XML text, got %r" % (what, type(text).__name__ if not text else text[:40]))
+    if len(text) > MAX_XML_CHARS:
+        raise TuningError("%s: a document of %d characters is not valid: libvirt takes a domain XML of at most %d "
+                          "bytes (its remote protocol's string limit, 4 MiB)" % (what, len(text), MAX_XML_CHARS))
     data = text.encode("utf-8") if isinstance(text, str) else text
+    if len(data) > MAX_XML_CHARS:
+        raise TuningError("%s: a document of %d bytes is not valid: libvirt takes a domain XML of at most %d "
+                          "bytes (its remote protocol's string limit, 4 MiB)" % (what, len(data), MAX_XML_CHARS))
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
@@ -78,7 +88,27 @@ def parse_domain(text, what="xml"):
     root = parse_xml(text, what)
     if root.tag != "domain":
         raise TuningError("%s: expected a <domain> document, found <%s>" % (what, root.tag))
+    _check_counts(root, what)
     return root
+
+
+# Counts that planning expands into one item each: above these, no run stays small (engine/limits.py)
+_COUNTS = (("iothreads", MAX_IOTHREADS, "iothreads"), ("vcpu", MAX_VCPUS, "vCPUs"))
+
+
+def _check_counts(root, what):
+    for tag, limit, noun in _COUNTS:
+        elem = root.find(tag)
+        text = (elem.text or "").strip() if elem is not None else ""
+        if not text:
+            continue
+        if not (text.isascii() and text.isdigit()):
+            continue  # not a count at all: the areas read it as text and compare it as such
+        number = bounded_int(text)
+        if number is None or number > limit:
+            shown = text if len(text) <= 24 else "%s... (%d characters)" % (text[:20], len(text))
+            raise TuningError("%s: <%s>%s</%s> is not valid: this collection reads at most %d %s (see its "
+                              "documented limits)" % (what, tag, shown, tag, limit, noun))
 
 
 def to_string(elem, pretty=False):
@@ -172,6 +202,7 @@ def _steps(path):
 
 # Attributes that hold secrets in domain XML (graphics passwords, ...).
 SECRET_ATTRIBUTES = ("passwd", "password")
+_SECRET_ATTRIBUTE_TEXT = re.compile(r"""\b(passwd|password)\s*=\s*(["'])(.*?)\2""", re.DOTALL)
 
 
 def domain_secrets(text):
@@ -181,7 +212,10 @@ def domain_secrets(text):
     try:
         root = parse_xml(text)
     except TuningError:
-        return []
+        # not parsed (too long, not well-formed): its secrets must still be masked in the failure
+        if not isinstance(text, str):
+            return []
+        return [found.group(3) for found in _SECRET_ATTRIBUTE_TEXT.finditer(text) if found.group(3)]
     found = []
     for elem in root.iter():
         if not isinstance(elem.tag, str):

@@ -17,12 +17,21 @@ from __future__ import annotations
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError, option_error
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import check_int_size, check_xml_text, refuse
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size, parse_size, unit_factor
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import (
     ensure_path, etree, find_path, insert_child, is_empty, remove_element,
 )
 
 UNLIMITED = "unlimited"
+# libvirt's virDomainParseMemory: a memory size must stay below 2^53 KiB (LLONG_MAX bytes, rounded up to KiB)
+MAX_MEMORY_BYTES = (2 ** 53 - 1) * 1024
+
+
+def _check_memory_size(size, option, value):
+    if size > MAX_MEMORY_BYTES:
+        raise option_error(option, value, "it is above libvirt's limit for memory sizes (%d KiB, just under 8 EiB)"
+                           % (MAX_MEMORY_BYTES // 1024))
 
 
 # --------------------------------------------------------------------------- value types
@@ -50,7 +59,11 @@ class Str(ValueType):
     def parse(self, value, option):
         if isinstance(value, (dict, list)) or isinstance(value, bool):
             raise option_error(option, value, "expected a string")
-        return str(value)
+        if isinstance(value, int):
+            check_int_size(value, option)
+        text = str(value)
+        check_xml_text(text, option)
+        return text
 
 
 class Int(ValueType):
@@ -62,16 +75,17 @@ class Int(ValueType):
         self.minimum, self.maximum, self.special, self.rule = minimum, maximum, tuple(special), rule
 
     def parse(self, value, option):
-        if isinstance(value, bool):
-            raise option_error(option, value, "expected an integer")
+        if isinstance(value, bool) or not isinstance(value, (int, str, float)):
+            raise refuse(option, value, "expected an integer")
+        check_int_size(value, option)
         try:
             number = int(str(value).strip(), 10) if not isinstance(value, int) else value
         except ValueError:
-            raise option_error(option, value, "expected an integer")
+            raise refuse(option, value, "expected an integer")
         if number in self.special:
             return number
         if (self.minimum is not None and number < self.minimum) or (self.maximum is not None and number > self.maximum):
-            raise option_error(option, value, self.rule or self._range_text())
+            raise refuse(option, value, self.rule or self._range_text())
         return number
 
     def _range_text(self):
@@ -234,10 +248,18 @@ class _Scalar(Field):
         return self.vtype.choices
 
     def normalise(self, value, option):
-        return None if value is None else self.vtype.parse(value, option)
+        if value is None:
+            return None
+        parsed = self.vtype.parse(value, option)
+        if isinstance(self.vtype, Str) and not parsed.strip():
+            return ""  # given, and empty: libvirt drops an empty value, so it means "absent"
+        return parsed
+
+    def comparable(self, value):
+        return super().comparable(None if value == "" else value)
 
     def to_options(self, value):
-        return None if value is None else self.vtype.to_options(value)
+        return None if value is None or value == "" else self.vtype.to_options(value)
 
     def _xml_value(self, text, context):
         try:
@@ -247,11 +269,15 @@ class _Scalar(Field):
 
 
 class Attr(_Scalar):
-    """An attribute: of the context element (path None) or of the element at ``path``."""
+    """An attribute: of the context element (path None) or of the element at ``path``.
 
-    def __init__(self, name, attr, vtype=None, path=None, **kwargs):
+    ``write_default``: when the value is None, write ``default`` (libvirt's schema requires the
+    attribute, and libvirt always writes it: a memnode's mode, a CPU feature's policy).
+    """
+
+    def __init__(self, name, attr, vtype=None, path=None, write_default=False, **kwargs):
         super().__init__(name, path, vtype, **kwargs)
-        self.attr = attr
+        self.attr, self.write_default = attr, write_default
 
     def read(self, context):
         elem = context if self.path is None else find_path(context, self.path)
@@ -260,6 +286,10 @@ class Attr(_Scalar):
         return self._xml_value(elem.get(self.attr), context)
 
     def write(self, context, value):
+        if value == "":
+            value = None
+        if value is None and self.write_default and self.default is not None:
+            value = self.default
         if value is None:
             elem = context if self.path is None else find_path(context, self.path)
             if elem is not None and self.attr in elem.attrib:
@@ -272,7 +302,11 @@ class Attr(_Scalar):
 
 
 class Text(_Scalar):
-    """The text of the element at ``path``."""
+    """The text of the element at ``path`` (compared without surrounding white space, as it is read)."""
+
+    def normalise(self, value, option):
+        parsed = super().normalise(value, option)
+        return parsed.strip() if isinstance(parsed, str) else parsed
 
     def read(self, context):
         elem = find_path(context, self.path)
@@ -281,6 +315,8 @@ class Text(_Scalar):
         return self._xml_value(elem.text.strip(), context)
 
     def write(self, context, value):
+        if value == "":
+            value = None
         if value is None:
             elem = find_path(context, self.path)
             if elem is not None:
@@ -314,6 +350,9 @@ class Size(Field):
         size = parse_size(value, option, self.default_unit)
         if size < self.minimum:
             raise option_error(option, value, "must be at least %s" % format_size(self.minimum))
+        _check_memory_size(size, option, value)
+        if self.unlimited and size == MAX_MEMORY_BYTES:
+            return UNLIMITED  # libvirt's own value for no limit (VIR_DOMAIN_MEMORY_PARAM_UNLIMITED KiB)
         return size
 
     def read(self, context):
@@ -419,7 +458,18 @@ class Group(Field):
             return None
         return {f.name: f.read(elem) for f in self.fields}
 
+    def is_empty_value(self, value):
+        return value is None or self.is_blank(value)
+
+    def is_blank(self, value):
+        """A dict that sets nothing ({} given, or every key None): libvirt drops such an element, so it
+        compares, writes and shows as no element (and still counts as given, for state deleted)."""
+        return value is not None and self.path is not None and all(
+            f.is_empty_value(value.get(f.name)) for f in self.fields)
+
     def write(self, context, value):
+        if self.is_blank(value):
+            value = None
         if value is None:
             elem = self._elem(context)
             if elem is not None and elem is not context:
@@ -433,7 +483,7 @@ class Group(Field):
             f.write(elem, value.get(f.name))
 
     def comparable(self, value):
-        if value is None:
+        if value is None or self.is_blank(value):
             return None
         return tuple((f.name, f.comparable(value.get(f.name))) for f in self.fields)
 
@@ -445,7 +495,7 @@ class Group(Field):
         return {f.name: f.merge(current.get(f.name), desired.get(f.name)) for f in self.fields}
 
     def to_options(self, value):
-        if value is None:
+        if value is None or self.is_blank(value):
             return None
         return without_empty(self.fields, value)
 
@@ -654,7 +704,11 @@ class AttrSize(Field):
         return "raw"
 
     def normalise(self, value, option):
-        return None if value is None else parse_size(value, option, self.default_unit)
+        if value is None:
+            return None
+        size = parse_size(value, option, self.default_unit)
+        _check_memory_size(size, option, value)
+        return size
 
     def read(self, context):
         elem = context if self.path is None else find_path(context, self.path)

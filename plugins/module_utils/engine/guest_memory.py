@@ -52,6 +52,22 @@ def dimm_total(root):
     return sum(element_size(elem.find("target/size")) or 0 for elem in dimm_elements(root))
 
 
+def memory_device_total(root):
+    """Bytes of all memory devices (dimm, nvdimm, virtio-mem, virtio-pmem, sgx-epc): libvirt counts every one
+    toward <memory> (virDomainDefPostParseMemory, src/conf/domain_postparse.c)."""
+    return sum(element_size(elem.find("target/size")) or 0 for elem in root.findall("devices/memory"))
+
+
+def other_memory_devices(root):
+    """The memory devices that are not DIMMs: {model: bytes} (this collection leaves them alone)."""
+    sizes = {}
+    for elem in root.findall("devices/memory"):
+        if elem.get("model") != "dimm":
+            model = elem.get("model") or "unknown"
+            sizes[model] = sizes.get(model, 0) + (element_size(elem.find("target/size")) or 0)
+    return sizes
+
+
 def host_page_sizes(caps):
     """Page sizes (KiB) the host offers, from capabilities <host><cpu><pages>."""
     sizes = set()

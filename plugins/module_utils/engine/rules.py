@@ -26,7 +26,7 @@ from __future__ import annotations
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import (
-    dimm_total, guest_cells, memory_bytes,
+    guest_cells, memory_bytes, memory_device_total, other_memory_devices,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import find_path
@@ -158,7 +158,7 @@ def vcpus_named_exist(root, _before, area):
     elif area == "cputune":
         _cputune_vcpus(root, maximum)
     elif area == "numa":
-        _cells_hold_each_vcpu_once(root, maximum)
+        return _cells_hold_each_vcpu_once(root, maximum)
 
 
 def _cputune_vcpus(root, maximum):
@@ -194,17 +194,18 @@ def _cells_hold_each_vcpu_once(root, maximum):
                               % (index, format_cpuset(cpus), format_cpuset(outside), maximum, maximum - 1))
         doubled |= cpus & seen
         seen |= cpus
+    if doubled:
+        # src/conf/numa_conf.c virDomainNumaDefParseXML
+        raise TuningError("cells: vCPUs %s are in more than one cell: libvirt refuses NUMA cells with overlapping "
+                          "vCPU ids" % format_cpuset(doubled))
     if not root.findall("cpu/numa/cell"):
-        return
+        return []
     missing = set(range(maximum)) - seen
-    if doubled or missing:
-        problems = []
-        if doubled:
-            problems.append("vCPUs %s are in more than one cell" % format_cpuset(doubled))
-        if missing:
-            problems.append("vCPUs %s are in no cell" % format_cpuset(missing))
-        raise TuningError("cells: each vCPU of the guest (0-%d) must be in exactly one cell: %s"
-                          % (maximum - 1, "; ".join(problems)))
+    if missing:
+        # libvirt takes cells without vCPUs; QEMU 7.2 warns that a partial mapping is obsolete
+        return ["cells: vCPUs %s are in no cell; QEMU puts them in cell 0 and warns that partial NUMA mappings are "
+                "obsolete: give every vCPU of the guest (0-%d) a cell" % (format_cpuset(missing), maximum - 1)]
+    return []
 
 
 # --------------------------------------------------------------------------- iothreads
@@ -276,26 +277,35 @@ def iothreads_named_exist(root, before, area):
 # --------------------------------------------------------------------------- memory
 
 def cells_and_dimms_make_memory(root, _before, area):
-    """libvirt makes <memory> the guest cells' memory plus the DIMMs: refuse numbers that disagree."""
+    """libvirt makes <memory> the guest cells' memory plus every memory device (dimm, nvdimm, virtio-mem,
+    virtio-pmem: virDomainDefPostParseMemory, src/conf/domain_postparse.c): refuse numbers that disagree."""
     cells, memory = guest_cells(root), memory_bytes(root)
     if not cells or memory is None:
         return
     cell_memory = sum(cell["memory"] for cell in cells.values())
-    dimms = dimm_total(root)
-    if cell_memory + dimms == memory:
+    devices = memory_device_total(root)
+    if cell_memory + devices == memory:
         return
+    others = other_memory_devices(root)
+    dimms = devices - sum(others.values())
     if area == "numa":
-        summed = ("the cells' memory (%s) and the DIMMs (%s) add up to %s"
-                  % (format_size(cell_memory), format_size(dimms), format_size(cell_memory + dimms))) if dimms \
-            else "the cells' memory adds up to %s" % format_size(cell_memory)
+        kind = "memory devices" if others else "DIMMs"
+        summed = ("the cells' memory (%s) and the %s (%s) add up to %s"
+                  % (format_size(cell_memory), kind, format_size(devices), format_size(cell_memory + devices))) \
+            if devices else "the cells' memory adds up to %s" % format_size(cell_memory)
         raise TuningError("cells: %s, but the guest's memory is %s; make them equal (to change both at once, "
                           "set numa.cells and memory_devices.memory in one virtuned.libvirt.domain_tuning task)"
                           % (summed, format_size(memory)))
-    raise TuningError("memory: %r is not valid: the guest's NUMA cells (%s) and DIMMs (%s) add up to %s, and "
-                      "libvirt derives the memory from them; change the cells (to change both at once, set "
-                      "memory_devices.memory and numa.cells in one virtuned.libvirt.domain_tuning task)"
-                      % (format_size(memory), format_size(cell_memory), format_size(dimms),
-                         format_size(cell_memory + dimms)))
+    if others:
+        parts = "the guest's NUMA cells (%s) and memory devices (%s: DIMMs %s, %s)" % (
+            format_size(cell_memory), format_size(devices), format_size(dimms),
+            ", ".join("%s %s" % (model, format_size(size)) for model, size in sorted(others.items())))
+    else:
+        parts = "the guest's NUMA cells (%s) and DIMMs (%s)" % (format_size(cell_memory), format_size(dimms))
+    raise TuningError("memory: %r is not valid: %s add up to %s, and libvirt derives the memory from them; change "
+                      "the cells (to change both at once, set memory_devices.memory and numa.cells in one "
+                      "virtuned.libvirt.domain_tuning task)" % (format_size(memory), parts,
+                                                               format_size(cell_memory + devices)))
 
 
 def locked_memory_has_a_limit(root, _before, _area):

@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import option_error
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import check_int_size, refuse
 
 _BINARY = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4, "p": 1024 ** 5, "e": 1024 ** 6}
 _DECIMAL = {"k": 1000, "m": 1000 ** 2, "g": 1000 ** 3, "t": 1000 ** 4, "p": 1000 ** 5, "e": 1000 ** 6}
-_SIZE = re.compile(r"^\s*(\d+)\s*([A-Za-z]*)\s*$")
+_SIZE = re.compile(r"^\s*([0-9]+)\s*([A-Za-z]*)\s*$")
 # libvirt refuses sizes that overflow an unsigned long long of bytes
 MAX_BYTES = 2 ** 64 - 1
 
@@ -38,6 +39,7 @@ def parse_size(value, option="size", default_unit="KiB", allow_zero=True):
     """
     if isinstance(value, bool) or value is None:
         raise option_error(option, value, "expected a size such as 8G, '512 MiB' or a number of %s" % default_unit)
+    check_int_size(value, option)
     if isinstance(value, int):
         if value < 0:
             raise option_error(option, value, "sizes cannot be negative")
@@ -46,11 +48,11 @@ def parse_size(value, option="size", default_unit="KiB", allow_zero=True):
         match = _SIZE.match(value)
         if not match:
             if value.strip().startswith("-"):
-                raise option_error(option, value, "sizes cannot be negative")
-            raise option_error(option, value, "expected a number with an optional unit, such as 8G or '512 MiB'")
+                raise refuse(option, value, "sizes cannot be negative")
+            raise refuse(option, value, "expected a number with an optional unit, such as 8G or '512 MiB'")
         number, unit = int(match.group(1)), match.group(2) or default_unit
     else:
-        raise option_error(option, value, "expected a size such as 8G, '512 MiB' or a number of %s" % default_unit)
+        raise refuse(option, value, "expected a size such as 8G, '512 MiB' or a number of %s" % default_unit)
     total = number * unit_factor(unit, option)
     if total > MAX_BYTES:
         raise option_error(option, value, "the size overflows libvirt's 64-bit byte count")

@@ -34,7 +34,7 @@ def test_topology_and_features_keep_the_numa_cells():
                                         '  <model fallback="forbid">kvm64</model>\n</cpu>\n')
     assert result["diff"]["after"] == (
         '<cpu mode="custom" match="exact" check="none">\n  <model fallback="forbid">kvm64</model>\n'
-        '  <topology sockets="1" cores="2" threads="2"/>\n  <feature name="x2apic"/>\n'
+        '  <topology sockets="1" cores="2" threads="2"/>\n  <feature name="x2apic" policy="require"/>\n'
         '  <feature name="vmx" policy="disable"/>\n</cpu>\n')
     # the cells are kept, after the new topology and features (libvirt's order)
     assert numa_cells(result["xml"]) == NUMA_CELLS
@@ -74,7 +74,7 @@ def test_host_passthrough_replaces_the_model_and_deleted_leaves_numa():
 def test_deleting_one_feature():
     xml = run_module("cpu_model", {"xml": BASE, "features": [{"name": "x2apic"}, {"name": "vmx", "policy": "disable"}]})["xml"]
     result = run_module("cpu_model", {"xml": xml, "state": "deleted", "features": [{"name": "vmx"}]})
-    assert result["after"]["features"] == [{"name": "x2apic"}]
+    assert result["after"]["features"] == [{"name": "x2apic", "policy": "require"}]  # as libvirt writes it
 
 
 @pytest.mark.parametrize("args, message", [

@@ -89,7 +89,7 @@ def test_replaced_and_deleted():
      "controllers[0].index: 1 is not valid: the controller's model is lsilogic; only virtio-scsi controllers "
      "take an iothread"),
     ({"iothreadids": [{"id": 1}, {"id": 1}]}, None),
-    ({"iothreadids": [{"id": 0}]}, "iothreadids[0].id: 0 is not valid: must be at least 1"),
+    ({"iothreadids": [{"id": 0}]}, "iothreadids[0].id: 0 is not valid: must be between 1 and 4294967295 (libvirt's unsigned int)"),
     ({"count": 1, "iothreadids": [{"id": 1}, {"id": 2}]},
      "count: 1 is not valid: iothreadids lists 2 iothreads (1-2); raise count or list fewer"),
     ({"iothreadids": [{"id": 1, "thread_pool_min": 8, "thread_pool_max": 2}]},

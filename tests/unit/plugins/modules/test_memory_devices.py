@@ -66,14 +66,24 @@ def test_two_equal_dimms_and_removal():
 def test_other_memory_devices_are_left_alone():
     nvdimm = ("<memory model='nvdimm'><source><path>/tmp/nv</path></source><target><size unit='MiB'>64</size>"
               "<node>0</node></target></memory>")
-    xml = BASE.replace("</devices>", nvdimm + "</devices>")
+    # libvirt counts the nvdimm toward <memory> (cells 128 MiB + nvdimm 64 MiB)
+    xml = BASE.replace("</devices>", nvdimm + "</devices>").replace("<memory unit='MiB'>128</memory>",
+                                                                    "<memory unit='MiB'>192</memory>")
+    assert "<memory unit='MiB'>192</memory>" in xml
     result = run_module("memory_devices", dict(HOTPLUG, xml=xml, dimms=[{"size": "128M", "node": 1}]))
+    assert result["after"]["memory"] == "320 MiB"
     root = parse_domain(result["xml"])
     assert [device.get("model") for device in root.findall("devices/memory")] == ["nvdimm", "dimm"]
     kept = root.find("devices/memory[@model='nvdimm']")
     assert (kept.findtext("source/path"), dict(kept.find("target/size").attrib), kept.findtext("target/size"),
             kept.findtext("target/node")) == ("/tmp/nv", {"unit": "MiB"}, "64", "0")
-    assert run_module("memory_devices", {"xml": result["xml"], "state": "deleted"})["xml"].count("nvdimm") == 1
+    removed = run_module("memory_devices", {"xml": result["xml"], "state": "deleted",
+                                            "dimms": [{"size": "128M", "node": 1}]})
+    assert (removed["xml"].count("nvdimm"), removed["after"]["memory"]) == (1, "192 MiB")
+    # the nvdimm still needs the hot-plug ceiling (qemuDomainDefValidateMemoryHotplug)
+    assert run_module("memory_devices", {"xml": result["xml"], "state": "deleted"})["msg"] == (
+        "max_memory: required: the guest's memory devices (0 DIMMs, nvdimm) need max_memory (libvirt cannot use a "
+        "memory device when maxMemory is not defined)")
 
 
 def test_balloon_target_and_memory_following_it():

@@ -62,13 +62,14 @@ def test_current_with_a_list_enables_lowest_and_disables_highest_unnamed_ids():
 
 
 def test_raising_maximum_keeps_the_count_and_extends_the_list():
-    listed = run_module("vcpus", {"xml": BASE, "vcpus": [{"id": 1, "order": 1}]})["xml"]
+    # libvirt wants an order on every enabled vCPU or on none (qemuDomainDefVcpusPostParse)
+    listed = run_module("vcpus", {"xml": BASE, "vcpus": [{"id": 0, "order": 1}, {"id": 1, "order": 2}]})["xml"]
     result = run_module("vcpus", {"xml": listed, "maximum": 6})
     assert result["after"]["maximum"] == 6
     assert result["after"]["current"] == 2
     assert [(v["id"], v["enabled"], v["hotpluggable"]) for v in result["after"]["vcpus"]] == [
         (0, True, False), (1, True, False), (2, False, True), (3, False, True), (4, False, True), (5, False, True)]
-    assert result["after"]["vcpus"][1]["order"] == 1
+    assert result["after"]["vcpus"][1]["order"] == 2
 
 
 def test_lowering_maximum_takes_current_down():
@@ -118,7 +119,8 @@ def test_enable_cells_enables_exactly_the_cells_vcpus():
 
 @pytest.mark.parametrize("args, message", [
     ({"current": 5}, "current: 5 is not valid: it is above maximum 4 (raise maximum or lower current)"),
-    ({"maximum": 0}, "maximum: 0 is not valid: must be at least 1"),
+    ({"maximum": 0}, "maximum: 0 is not valid: must be between 1 and 16384 (libvirt's vCPU id limit, "
+                     "VIR_DOMAIN_CPUMASK_LEN; the machine type's own maximum is checked when connected)"),
     ({"vcpus": [{"id": 0, "enabled": False}]}, "vcpus: disabling vCPU 0 is not valid: vCPU 0 must stay enabled"),
     ({"vcpus": [{"id": 0, "hotpluggable": True}]},
      "vcpus: vCPU 0 with hotpluggable true is not valid: vCPU 0 cannot be unplugged"),

@@ -71,7 +71,7 @@ def test_replaced_makes_the_area_exactly_what_is_given():
 
 
 def test_deleted_with_items_removes_only_those():
-    result, _root = run(TUNED, state="deleted", vcpupin=[{"vcpu": 0, "cpuset": "0"}], shares=1)
+    result, _root = run(TUNED, state="deleted", vcpupin=[{"vcpu": 0, "cpuset": "0"}], shares=2)
     assert AREA.to_options(result.target) == {
         "vcpupin": [{"vcpu": 1, "cpuset": "3"}], "emulatorpin": "0-1",
         "vcpusched": [{"vcpus": "0-1", "scheduler": "fifo", "priority": 10}]}
@@ -110,7 +110,7 @@ def test_new_cputune_goes_to_libvirts_place_in_the_domain():
     ({"vcpusched": [{"vcpus": "2", "scheduler": "batch", "priority": 5}]},
      "vcpusched[vcpus=2].priority: 5 is not valid: a priority needs scheduler fifo or rr, not batch"),
     ({"vcpusched": [{"vcpus": "2", "scheduler": "rr", "priority": 100}]},
-     "vcpusched[0].priority: 100 is not valid: must be between 1 and 99"),
+     "vcpusched[0].priority: 100 is not valid: must be between 0 and 99"),
     ({"vcpusched": [{"vcpus": "1-2", "scheduler": "rr", "priority": 1}]},
      "vcpusched[vcpus=1-2].vcpus: '1-2' overlaps another vcpusched entry on vcpus 1 (libvirt refuses overlaps)"),
     ({"vcpupin": [{"vcpu": 0, "cpuset": "1"}, {"vcpu": 0, "cpuset": "2"}]},
