@@ -73,7 +73,15 @@ def argument_spec(module):
             mod.main()
     finally:
         AnsibleModule.__init__ = original
-    return caught.value.args[0]
+    spec = caught.value.args[0]
+    if module == "domain_tuning":
+        # its area options are dicts checked against each area module's own spec: fuzz inside them too
+        from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.registry import AREAS
+        spec = dict(spec)
+        for name, area in AREAS.items():
+            if name in spec:
+                spec[name] = dict(spec[name], options=area.argspec())
+    return spec
 
 
 # --------------------------------------------------------------------------- values
@@ -454,6 +462,97 @@ def test_fuzzed_options_end_in_a_result_or_a_clear_failure(module, where, test_d
     assert {key: (entry["options"], entry["detail"]) for key, entry in found.items()} == {}
 
 
+# --------------------------------------------------------------------------- every option, the nastiest values
+
+NASTY = {
+    "int": [1000000, 100000000, HUGE_DIGITS, -1],
+    "str": [HUGE_DIGITS, "x\x01y", "", "0-" + HUGE_DIGITS, "\x00"],
+    "raw": [HUGE_DIGITS, "x\x01y", "", "0-" + HUGE_DIGITS, 100000000],
+    "bool": ["maybe"],
+    "path": [],
+}
+
+
+def _filler(spec):
+    """A plain value for a required sibling, so that the option under test is reached."""
+    kind = spec.get("type", "str")
+    if spec.get("choices"):
+        return spec["choices"][0] if kind != "list" else [spec["choices"][0]]
+    return {"int": 0, "bool": False, "list": [], "dict": {}}.get(kind, "0")
+
+
+def leaf_cases(spec, skip=()):
+    """(path text, arguments) setting one option (at any depth) to a nasty value, its required siblings filled."""
+    for name, sub in spec.items():
+        if name in skip:
+            continue
+        kind = sub.get("type", "str")
+        wrapped = []
+        if sub.get("options"):
+            inner_spec = sub["options"]
+            for path, inner in leaf_cases(inner_spec):
+                base = {key: _filler(val) for key, val in inner_spec.items() if val.get("required") and key not in inner}
+                value = dict(base, **inner)
+                wrapped.append(("%s.%s" % (name, path), [value] if kind == "list" else value))
+            wrapped += [(name + " (scalar)", 5), (name + " (list of scalars)", [5]), (name + " (text)", "x\x01")]
+        elif kind == "list":
+            element = sub.get("elements", "str")
+            wrapped += [("%s[]" % name, [value]) for value in NASTY.get(element, [])]
+            wrapped += [(name + " (dict)", {"a": 1})]
+        elif sub.get("choices"):
+            wrapped += [(name, "x\x01"), (name, HUGE_DIGITS)]
+        else:
+            wrapped += [(name, value) for value in NASTY.get(kind, NASTY["str"])]
+        for path, value in wrapped:
+            yield path, {name: value}
+
+
+def default_base(module, spec, where):
+    if "state" in spec and "xml" in spec:
+        return {"xml": BASE_XML, "backup_dir": where["backups"]}
+    return {
+        "tuning_info": {"xml": BASE_XML},
+        "host_info": {"uri": "test:///default", "sysfs_root": where["sys"], "proc_root": where["proc"],
+                      "capabilities_xml": where["capabilities"]},
+        "hugepage_pools": {"sysfs_root": where["sys"], "proc_root": where["proc"], "timeout": 0},
+        "kernel_cmdline": {"root": where["root"], "name": "fuzz"},
+        "numa_plan": {"uri": "test:///default", "host": where["host"], "guests": []},
+        "guest_placements": {"uri": "test:///default"},
+    }[module]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_every_option_refuses_its_nastiest_values_cleanly(module, where, test_domain, bounded_process, capsys):
+    """Each option alone (nested ones inside a minimal parent): huge and 5000-digit numbers, control
+    characters, wrong shapes. Deterministic, so the known slow and traceback cases are always tried."""
+    spec = argument_spec(module)
+    base = default_base(module, spec, where)
+    started = time.monotonic()
+    found = {}
+    cases = list(leaf_cases(spec, skip=FIXED - {"name", "names", "capabilities_xml", "timeout"} | {"xml"}))
+    for path, options in cases:
+        args = dict(base, **options)
+        kind, detail, _result = run_fuzzed(module, args, False)
+        if kind is None:
+            continue
+        key = "%s | %s | %s" % (module, kind, _pattern(detail))
+        if key in found:
+            found[key]["count"] += 1
+            continue
+        found[key] = FINDINGS["sweep " + key] = {
+            "count": 1, "options": options, "base": {k: (VARIANT_NAMES.get(v, v) if k == "xml" else v)
+                                                     for k, v in base.items()},
+            "check": False, "detail": "%s (option %s)" % (detail, path)}
+    _write_findings()
+    elapsed = time.monotonic() - started
+    STATS["examples"] += len(cases)
+    STATS["seconds"] += elapsed
+    with capsys.disabled():
+        print("\nfuzz sweep %s: %d option values in %.1f s, %d findings (%d kinds)"
+              % (module, len(cases), elapsed, sum(f["count"] for f in found.values()), len(found)))
+    assert {key: (entry["options"], entry["detail"]) for key, entry in found.items()} == {}
+
+
 def _write_findings():
     directory = os.environ.get("VIRTUNED_FINDINGS")
     if not directory:
@@ -468,6 +567,8 @@ def _write_findings():
     for key in sorted(FINDINGS):
         entry = FINDINGS[key]
         module, kind = key.split(" | ")[:2]
+        if module.startswith("sweep "):
+            module, kind = module[len("sweep "):], "%s (one option at a time)" % kind
         lines += ["## %s: %s (%d examples)" % (module, kind, entry["count"]), "",
                   "- options: `%s`" % json.dumps(entry["options"], sort_keys=True, default=str)[:1500],
                   "- base: `%s`, check mode: %s" % (json.dumps(entry["base"], sort_keys=True, default=str)[:600],
