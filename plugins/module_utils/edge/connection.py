@@ -156,12 +156,15 @@ class LibvirtEdge:
 
     # ------------------------------------------------------------------ lookup and XML
     def lookup(self, name=None, uuid=None):
+        what = ("uuid", uuid) if uuid else ("name", name)
+        if "\x00" in (what[1] or ""):
+            raise TuningError("%s: %r is not valid: a NUL character cannot be part of a domain %s"
+                              % (what[0], what[1], what[0]))
         try:
             if uuid:
                 return self.conn.lookupByUUIDString(uuid)
             return self.conn.lookupByName(name)
         except libvirt.libvirtError as exc:
-            what = ("uuid", uuid) if uuid else ("name", name)
             raise LibvirtCallError("%s: no domain %r on %s: %s" % (what[0], what[1], self.shown_uri, _message(exc)))
 
     def list_domains(self):
