@@ -114,5 +114,5 @@ def test_installed_collection_works(tarball, tmp_path):
           - "'<emulatorpin cpuset=\\"0-1\\"/>' in tuned.xml"
 """)
     run = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)],
-                         capture_output=True, text=True, env=env, cwd=str(tmp_path))
+                         capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
     assert run.returncode == 0, run.stdout + run.stderr
