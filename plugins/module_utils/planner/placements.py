@@ -20,6 +20,11 @@ filter). The reading rules are here, next to each other:
   nodes at once is not counted on any (the planner could not tell where it lies).
 * Page size per cell: the <hugepages><page> whose nodeset names the cell, else the one without
   nodeset; <hugepages/> without a page uses the host's default hugepage size.
+* Shared vCPUs per host node: every vCPU that holds no CPU of its own, on the node of its guest
+  cell's memory (as for memory); left out when that node is not known.
+* PCI devices: the addresses of <hostdev type='pci'> sources.
+* Profile: the profile versions recorded in <metadata> under METADATA_NAMESPACE
+  (<virtuned:tuning profile='dedicated@1'/>), which numa_plan returns as plan[].metadata.profile.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes impo
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain, parse_xml
 
 SMALL = "small"
+# The collection's own <metadata> namespace: <metadata><virtuned:tuning xmlns:virtuned='...' profile='db@2'/>
+METADATA_NAMESPACE = "urn:virtuned.libvirt:tuning:1"
+METADATA_PREFIX = "virtuned"
 
 
 def _cpus(value):
@@ -117,17 +125,89 @@ def memory_by_node(root, host_nodes, default_page_kib=2048):
     return [(node, page, amount) for (node, page), amount in sorted(totals.items())]
 
 
+def shared_vcpus_by_node(root, host_cpus, host_nodes):
+    """[(node, count)] of the guest's vCPUs that hold no host CPU of their own (see the module docstring)."""
+    host_nodes = set(host_nodes)
+    vcpu = root.find("vcpu")
+    try:
+        total = int((vcpu.text or "").strip()) if vcpu is not None else 0
+    except ValueError:
+        total = 0
+    if not total:
+        return []
+    tune = cputune.AREA.read(root)
+    held = held_cpus(root, host_cpus)
+    dedicated = set()
+    for pin in tune["vcpupin"] or []:
+        cpus = _cpus(pin.get("cpuset"))
+        if len(cpus) == 1 and cpus <= held:
+            dedicated.add(pin.get("vcpu"))
+    numatune = numa.AREA.read(root)["numatune"] or {}
+    whole = (numatune.get("memory") or {}).get("nodeset")
+    memnodes = dict((m["cellid"], m.get("nodeset")) for m in numatune.get("memnodes") or [])
+
+    def node_of(nodeset):
+        node = _single(nodeset, host_nodes)
+        if node is None and len(host_nodes) == 1:
+            node = next(iter(host_nodes))
+        return node
+
+    counts = {}
+    cells = guest_cells(root)
+    cell_of = {}
+    for cell_id, cell in (cells or {}).items():
+        for v in cell["cpus"]:
+            cell_of[v] = cell_id
+    for v in range(total):
+        if v in dedicated:
+            continue
+        node = node_of(memnodes.get(cell_of[v]) or whole) if v in cell_of else node_of(whole)
+        if node is not None:
+            counts[node] = counts.get(node, 0) + 1
+    return sorted(counts.items())
+
+
+def pci_addresses(root):
+    """Addresses (0000:3b:00.0) of the guest's PCI host devices, sorted."""
+    found = set()
+    for address in root.findall("./devices/hostdev[@type='pci']/source/address"):
+        try:
+            parts = [int(address.get(k, "0"), 0) for k in ("domain", "bus", "slot", "function")]
+        except ValueError:
+            continue
+        found.add("%04x:%02x:%02x.%x" % tuple(parts))
+    return sorted(found)
+
+
+def recorded_profile(root):
+    """The profile versions the guest records in its <metadata>, or ''."""
+    element = root.find("./metadata/{%s}tuning" % METADATA_NAMESPACE)
+    return (element.get("profile") or "").strip() if element is not None else ""
+
+
 def existing_entry(name, persistent_root, active, host_cpus, host_nodes, live_root=None, default_page_kib=2048):
     """One numa_plan ``existing`` entry: CPUs from the persistent definition (what the guest will hold),
-    memory from the running definition when the guest runs (what it holds now)."""
+    memory from the running definition when the guest runs (what it holds now).
+
+    ``shared_vcpus``, ``pci_devices`` and ``profile`` are there only when the guest has some."""
     memory_root = live_root if (active and live_root is not None) else persistent_root
-    return {
+    entry = {
         "name": name,
         "cpus": format_cpuset(held_cpus(persistent_root, host_cpus)),
         "memory": [{"node": node, "size": format_size(amount), "page_size": page}
                    for node, page, amount in memory_by_node(memory_root, host_nodes, default_page_kib)],
         "active": bool(active),
     }
+    shared = shared_vcpus_by_node(persistent_root, host_cpus, host_nodes)
+    if shared:
+        entry["shared_vcpus"] = [{"node": node, "count": count} for node, count in shared]
+    devices = pci_addresses(persistent_root)
+    if devices:
+        entry["pci_devices"] = devices
+    profile = recorded_profile(persistent_root)
+    if profile:
+        entry["profile"] = profile
+    return entry
 
 
 def hugepage_reservation(requirements, host, option="host_requirements"):

@@ -50,9 +50,11 @@ def test_shared_vcpus_hold_nothing_and_unbound_memory_counts_nowhere_on_two_node
 def test_one_node_host_default_page_and_live_memory_of_a_running_guest():
     persistent = domain("<cputune><vcpupin vcpu='0' cpuset='9'/></cputune><memoryBacking><hugepages/></memoryBacking>")
     live = domain("<memoryBacking><hugepages/></memoryBacking>", memory="<memory unit='MiB'>256</memory>")
-    # CPU 9 is not a host CPU: left out; memory as the guest runs now, on the default (2 MiB) pages
+    # CPU 9 is not a host CPU: left out (so all 4 vCPUs are shared ones on the only node); memory as the
+    # guest runs now, on the default (2 MiB) pages
     assert existing_entry("vm", persistent, True, HOST_CPUS, {0}, live_root=live) == {
-        "name": "vm", "cpus": "", "memory": [{"node": 0, "size": "256 MiB", "page_size": "2M"}], "active": True}
+        "name": "vm", "cpus": "", "memory": [{"node": 0, "size": "256 MiB", "page_size": "2M"}], "active": True,
+        "shared_vcpus": [{"node": 0, "count": 4}]}
 
 
 HOST = {"nodes": [{"id": 0, "hugepages": [{"size_kib": 2048, "total": 600, "free": 600, "surplus": 0},
