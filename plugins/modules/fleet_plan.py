@@ -34,9 +34,13 @@ options:
       - C(existing), the guests already on that host, as O(virtuned.libvirt.numa_plan#module:existing) (for
         example what M(virtuned.libvirt.guest_placements) returns there).
       - C(reserved_cpus), housekeeping CPUs, as O(virtuned.libvirt.numa_plan#module:reserved_cpus).
-      - C(allocation), reserved for allocation ratios (C(cpu_ratio), C(ram_ratio)); this version refuses a
-        non-empty value rather than ignore it.
+      - C(allocation), the host's overcommit ratios C(cpu_ratio) and C(ram_ratio), as
+        O(virtuned.libvirt.numa_plan#module:allocation).
       - C(labels), a list of strings; a guest that asks for labels goes only to hosts that carry all of them.
+      - Also, as numa_plan's options of the same names, C(dedicated_cpus), C(shared_cpus) and
+        C(reserved_hugepages).
+      - An error in a host's entry is numa_plan's message with the option named inside O(hosts)
+        (C(hosts[hv1].reserved_cpus)).
     type: dict
     required: true
   guests:
@@ -47,6 +51,10 @@ options:
       - C(host), an inventory name of O(hosts): the guest must go there.
       - C(labels), a list of strings: only hosts whose C(labels) include all of them.
       - C(anti_affinity), a group name: no two guests of the group on one host.
+      - C(pci_devices) are looked up on each host (addresses or node-device names); a host that lacks them
+        refuses the guest with numa_plan's message.
+      - A request's own C(strategy) (or its profile's) applies within its host, as in numa_plan; across hosts
+        O(strategy) applies.
     type: list
     elements: dict
     required: true
@@ -59,6 +67,10 @@ options:
     type: str
     choices: [pack, spread]
     default: pack
+  profiles:
+    description:
+      - User-defined profiles, as O(virtuned.libvirt.numa_plan#module:profiles), for every host.
+    type: dict
   reserve_hugepages:
     description:
       - As O(virtuned.libvirt.numa_plan#module:reserve_hugepages), on every host. With V(true), pages a node
@@ -172,12 +184,13 @@ unplaced:
 map:
   description:
     - A text table, one row per host, sorted by name. Per host, its guest count and per node its free and
-      held CPUs, the shared vCPUs on the node, its free ordinary memory and its pages as used/total per size.
+      held CPUs (held by guests or kept for housekeeping), the shared vCPUs on the node and how many it can
+      run (shared CPUs x cpu_ratio), its free ordinary memory, and its pages as used/total per size.
   returned: success
   type: str
   sample: |
     host  guests  per node (pages used/total)
-    hv1        2  n0 cpus 10 free 6 held 4 shared-vcpus, mem 24GiB free, pages 2MiB 0/2048
+    hv1        2  n0 cpus 10 free 6 held, shared vcpus 4/160, mem 24GiB free, pages 2MiB 0/2048
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -193,20 +206,22 @@ def main():
             guests=dict(type="list", elements="dict", required=True),
             strategy=dict(type="str", choices=["pack", "spread"], default="pack"),
             reserve_hugepages=dict(type="bool", default=False),
+            profiles=dict(type="dict"),
         ),
         supports_check_mode=True,
     )
     params = module.params
     try:
         result = plan_fleet(params["hosts"], params["guests"], strategy=params["strategy"],
-                            reserve_hugepages=params["reserve_hugepages"])
+                            reserve_hugepages=params["reserve_hugepages"], profiles=params["profiles"])
     except TuningError as exc:
         module.fail_json(msg=str(exc))
     # Ansible echoes the arguments back as invocation.module_args; for a fleet that is every host's facts
     # again (megabytes), so the echo names the hosts and guests instead of repeating them.
     invocation = {"module_args": {"hosts": sorted(params["hosts"]),
                                   "guests": [g.get("name") for g in params["guests"]],
-                                  "strategy": params["strategy"], "reserve_hugepages": params["reserve_hugepages"]}}
+                                  "strategy": params["strategy"], "reserve_hugepages": params["reserve_hugepages"],
+                                  "profiles": params["profiles"]}}
     module.exit_json(changed=False, invocation=invocation, **result)
 
 

@@ -22,13 +22,15 @@ placement attempt per guest and per (request shape, host) refusal, not hosts x g
 from __future__ import annotations
 
 import bisect
+import json
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import parse_cpuset
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import option_error
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError, option_error
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner import planner
 
-HOST_FIELDS = ("host", "existing", "reserved_cpus", "allocation", "labels")
+# the issue's contract, then numa_plan's other per-host options
+HOST_FIELDS = ("host", "existing", "reserved_cpus", "allocation", "labels", "dedicated_cpus", "shared_cpus",
+               "reserved_hugepages")
 FLEET_FIELDS = ("host", "labels", "anti_affinity")
 STRATEGIES = planner.STRATEGIES
 
@@ -36,38 +38,21 @@ STRATEGIES = planner.STRATEGIES
 # ---------------------------------------------------------------------------------------------- one host
 
 
-class HostSession:
-    """One host's plan in progress, built from numa_plan's per-host code.
+class HostSession(planner.HostPlanner):
+    """One host's plan in progress: numa_plan's HostPlanner, with the placement split in two.
 
-    ``requested`` names the guests whose entries in ``existing`` are re-planned (released first),
-    as ``planner.plan`` does for requests named like an existing guest. Placing requests with
-    ``try_place`` / ``accept`` in ``planner.plan``'s order and calling ``result`` gives what
-    ``planner.plan`` returns for the same host, existing guests and requests.
+    ``try_place`` asks whether a request fits next to what the host holds now and takes nothing;
+    ``accept`` takes what ``try_place`` found. Placing requests this way in ``order``'s order and
+    calling ``result`` gives exactly what ``planner.plan`` returns for the same host and requests.
     """
 
-    def __init__(self, host, existing=None, reserved_cpus=None, reserve_hugepages=False, requested=(), where=""):
-        # ``where`` prefixes the option names in errors (hosts[hv1].); empty for numa_plan's own names
-        prefix = where + "." if where else ""
-        self.model = host if isinstance(host, planner.HostModel) else planner.HostModel(host, prefix + "host")
-        reserved = frozenset()
-        if reserved_cpus not in (None, ""):
-            reserved = parse_cpuset(reserved_cpus, prefix + "reserved_cpus", allow_empty=True)
-        stray = sorted(c for c in reserved if c not in self.model.online)
-        if stray:
-            raise option_error(prefix + "reserved_cpus", reserved_cpus, "CPU %d is not an online host CPU" % stray[0])
-        self.held = planner.normalise_existing(existing, self.model, prefix + "existing")
-        self.state = planner.PlanState(self.model, reserved, reserve_hugepages)
-        requested = set(requested)
-        for entry in sorted(self.held, key=lambda e: e["name"]):
-            self.state.add_existing(entry, entry["name"] in requested)
-        self.previous = frozenset(e["name"] for e in self.held)
-        self.placed = {}  # guest name -> (request, placement, cells)
-        self.refused = {}  # guest name -> reason, for guests re-planned here that no longer fit
+    def __init__(self, *args, **kwargs):
+        planner.HostPlanner.__init__(self, *args, **kwargs)
         self._figures = {}  # free figures, until the next accept
 
-    def try_place(self, req, strategy):
-        """(placement, None) when ``req`` fits next to what the host holds now, else (None, reason); takes nothing."""
-        return planner.place_guest(self.model, self.state, req, strategy)
+    def try_place(self, req):
+        """(placement, None) when ``req`` fits, else (None, every shortage); changes nothing."""
+        return planner.place_guest(self.model, self.state, req, self.strategy)
 
     def accept(self, req, placement):
         """Take the placement's CPUs and memory for ``req`` (a placement ``try_place`` just returned)."""
@@ -76,6 +61,10 @@ class HostSession:
             cell["page"] = placement.page
         self.placed[req["name"]] = (req, placement, cells)
         self._figures = {}
+
+    def refuse(self, name, reason):
+        """Record a guest re-planned here that no longer fits, as ``place`` records it."""
+        self.placed[name] = {"name": name, "fits": False, "reason": reason, "host_nodes": []}
 
     def free_cpus(self):
         """CPUs a dedicated vCPU or isolated thread could still take."""
@@ -87,8 +76,16 @@ class HostSession:
     def free_memory_kib(self):
         """Ordinary (small-page) memory left, summed over nodes."""
         if "memory" not in self._figures:
-            self._figures["memory"] = sum(max(kib, 0) for kib in self.state.small_left.values())
+            self._figures["memory"] = sum(self.state.small_free(n) for n in self.model.nodes)
         return self._figures["memory"]
+
+    def shared_room(self):
+        """Shared vCPUs the host could still run, summed over nodes (shared CPUs x cpu_ratio, less those in use)."""
+        if "shared" not in self._figures:
+            state = self.state
+            self._figures["shared"] = sum(max(state.shared_room(len(state.pool(n))) - state.shared_load[n], 0)
+                                          for n in self.model.nodes)
+        return self._figures["shared"]
 
     def page_room(self, size):
         """Pages of ``size`` KiB the host could still give (free pool, plus memory with reserve_hugepages)."""
@@ -96,40 +93,23 @@ class HostSession:
             self._figures[size] = sum(self.state.page_room(n, size) for n in self.model.nodes)
         return self._figures[size]
 
-    def plan_entries(self):
-        """numa_plan's ``plan`` entries for the guests placed here (and the re-planned ones that failed), by name."""
-        entries = []
-        names = sorted(set(self.placed) | set(self.refused))
-        for name in names:
-            if name in self.refused:
-                entries.append({"name": name, "fits": False, "reason": self.refused[name], "host_nodes": []})
-                continue
-            req, placement, cells = self.placed[name]
-            entry = {"name": name, "fits": True, "reason": "", "host_nodes": list(placement.nodes)}
-            entry.update(planner.guest_options(self.model, self.state, req, cells))
-            entries.append(entry)
-        return entries
-
-    def requirements(self):
-        """numa_plan's ``host_requirements`` for this host."""
-        return planner._requirements(self.model, self.state, self.held)  # pylint: disable=protected-access
-
     def node_rows(self):
-        """Per node: free and held CPUs, shared vCPUs, free memory, pages per size (used, total)."""
+        """Per node: free and held CPUs, shared vCPUs and their room, free memory, pages (used, total) per size."""
         rows = []
+        state = self.state
         for node in sorted(self.model.nodes):
             info = self.model.nodes[node]
             cpus = info["cpus"]
-            free = sum(1 for c in cpus if self.state.usable(c))
+            free = sum(1 for c in cpus if state.usable(c))
             pages = []
-            for size in sorted(set(info["pools"]) | set(self.state.pages_used[node])):
+            for size in sorted(set(info["pools"]) | set(state.pages_used[node])):
                 total = info["pools"].get(size, {}).get("total", 0)
-                used = self.state.pages_used[node].get(size, 0)
+                used = state.pages_used[node].get(size, 0)
                 if total or used:
                     pages.append((size, used, total))
             rows.append({"node": node, "cpus": len(cpus), "free": free, "held": len(cpus) - free,
-                         "shared_vcpus": self.state.shared_load[node],
-                         "memory_free_kib": max(self.state.small_left[node], 0), "pages": pages})
+                         "shared_vcpus": state.shared_load[node], "shared_room": state.shared_room(len(state.pool(node))),
+                         "memory_free_kib": state.small_free(node), "pages": pages})
         return rows
 
 
@@ -144,65 +124,56 @@ def _labels(value, option):
     return frozenset(value)
 
 
-def normalise_hosts(hosts):
-    """The ``hosts`` option: inventory name -> {host, existing, reserved_cpus, allocation, labels}."""
-    if not isinstance(hosts, dict) or not hosts:
-        raise option_error("hosts", hosts, "expected a non-empty dict of inventory name -> {host, existing, ...}")
-    result = {}
-    for name in sorted(hosts):
-        entry = hosts[name]
-        where = "hosts[%s]" % name
-        if not isinstance(entry, dict) or entry.get("host") is None:
-            raise option_error(where, entry if not isinstance(entry, dict) else sorted(entry),
-                               "each host needs 'host' (host_info's host dict)")
-        unknown = sorted(set(entry) - set(HOST_FIELDS))
-        if unknown:
-            raise option_error(where, unknown, "unknown fields; known: %s" % ", ".join(HOST_FIELDS))
-        if entry.get("existing") is not None and not isinstance(entry["existing"], list):
-            raise option_error(where + ".existing", entry["existing"], "expected a list, as numa_plan's existing")
-        if entry.get("allocation") not in (None, {}):
-            raise option_error(where + ".allocation", entry["allocation"],
-                               "allocation ratios are not supported by this planner yet")
-        result[name] = {"raw": entry, "labels": _labels(entry.get("labels"), where + ".labels")}
-    return result
+def _host_error(name, exc):
+    """numa_plan's message for a host option, with the option named inside ``hosts``."""
+    return TuningError("hosts[%s].%s" % (name, exc))
 
 
-def normalise_guests(guests, hosts):
-    """The ``guests`` option: numa_plan requests plus host, labels and anti_affinity."""
-    if not isinstance(guests, list):
-        raise option_error("guests", guests, "expected a list of guest requests")
-    result = []
-    for index, raw in enumerate(guests):
+def _existing_names(existing, where):
+    if existing is None:
+        return []
+    if not isinstance(existing, list):
+        raise option_error(where + ".existing", existing, "expected a list, as numa_plan's existing")
+    names = []
+    for index, item in enumerate(existing):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise option_error("%s.existing[%d]" % (where, index), item, "each entry needs a name")
+        names.append(item["name"])
+    return names
+
+
+class Guest:
+    """One entry of ``guests``: the request as numa_plan reads it, and where it may go."""
+
+    __slots__ = ("index", "raw", "request", "req", "name", "host", "labels", "group", "per_host", "shape")
+
+    def __init__(self, index, raw, reader, hosts, seen):
         if not isinstance(raw, dict):
             raise option_error("guests[%d]" % index, raw, "a guest request is a dict")
-        request = dict((k, v) for k, v in raw.items() if k not in FLEET_FIELDS)
-        req = planner.normalise_request(request, index)
-        where = "guests[%s]" % req["name"]
-        target = raw.get("host")
-        if target is not None and target not in hosts:
-            raise option_error(where + ".host", target, "not one of the hosts: %s" % ", ".join(sorted(hosts)))
-        group = raw.get("anti_affinity")
-        if group is not None and (not isinstance(group, str) or not group):
-            raise option_error(where + ".anti_affinity", group, "expected a group name")
-        result.append({"req": req, "host": target, "labels": _labels(raw.get("labels"), where + ".labels"),
-                       "group": group})
-    names = [g["req"]["name"] for g in result]
-    seen, dupes = set(), set()
-    for name in names:
-        (dupes if name in seen else seen).add(name)
-    if dupes:
-        raise option_error("guests", sorted(dupes)[0], "guest names must be unique")
-    return result
-
-
-def _existing_names(entry, where):
-    names = []
-    for index, item in enumerate(entry or []):
-        if isinstance(item, dict) and isinstance(item.get("name"), str):
-            names.append(item["name"])
+        self.index = index
+        self.raw = raw
+        self.request = dict((k, v) for k, v in raw.items() if k not in FLEET_FIELDS)
+        # PCI devices are named per host: read them on each host; everything else is checked once, here
+        self.per_host = self.request.get("pci_devices") not in (None, [])
+        general = dict(self.request)
+        general.pop("pci_devices", None)
+        # guests that differ only by name are read once (the name only ever appears in messages)
+        key = json.dumps(dict((k, v) for k, v in general.items() if k != "name"), sort_keys=True, default=str)
+        if key in seen and isinstance(general.get("name"), str) and general["name"]:
+            self.req = dict(seen[key], name=general["name"])
         else:
-            raise option_error("%s.existing[%d]" % (where, index), item, "each entry needs a name")
-    return names
+            self.req = planner.normalise_request(general, index, reader=reader)
+            seen[key] = self.req
+        self.name = self.req["name"]
+        where = "guests[%s]" % self.name
+        self.host = raw.get("host")
+        if self.host is not None and self.host not in hosts:
+            raise option_error(where + ".host", self.host, "not one of the hosts: %s" % ", ".join(sorted(hosts)))
+        self.labels = _labels(raw.get("labels"), where + ".labels")
+        self.group = raw.get("anti_affinity")
+        if self.group is not None and (not isinstance(self.group, str) or not self.group):
+            raise option_error(where + ".anti_affinity", self.group, "expected a group name")
+        self.shape = (request_shape(self.req), _freeze(self.request.get("pci_devices")))
 
 
 def _freeze(value):
@@ -217,7 +188,7 @@ def _freeze(value):
 
 
 def request_shape(req):
-    """What decides where a request fits: the normalised request without its name."""
+    """What decides where a request fits: the normalised request without its name and profile text."""
     return _freeze(dict((k, v) for k, v in req.items() if k not in ("name", "profile")))
 
 
@@ -234,131 +205,216 @@ class _Ranking:
 
     def __init__(self, strategy, figures):
         self.sign = 1 if strategy == "pack" else -1
-        self.keys = {}
-        self.order = []
-        for index, figure in enumerate(figures):
-            self.keys[index] = (self.sign * figure, index)
+        self.keys = dict((index, (self.sign * figure, index)) for index, figure in enumerate(figures))
         self.order = sorted(self.keys.values())
 
     def update(self, index, figure):
-        old = self.keys[index]
-        del self.order[bisect.bisect_left(self.order, old)]
-        new = (self.sign * figure, index)
-        self.keys[index] = new
-        bisect.insort(self.order, new)
+        del self.order[bisect.bisect_left(self.order, self.keys[index])]
+        self.keys[index] = (self.sign * figure, index)
+        bisect.insort(self.order, self.keys[index])
 
     def candidates(self, demand):
         """Host indexes whose figure is at least ``demand``, in strategy order."""
         if self.sign == 1:
-            start = bisect.bisect_left(self.order, (demand, -1))
-            for key in self.order[start:]:
+            for key in self.order[bisect.bisect_left(self.order, (demand, -1)):]:
                 yield key[1]
         else:
-            for key in list(self.order):
-                if -key[0] < demand:
-                    return
+            for key in self.order[:bisect.bisect_right(self.order, (-demand, len(self.order)))]:
                 yield key[1]
 
 
-def plan_fleet(hosts, guests, strategy="pack", reserve_hugepages=False):
-    """Place ``guests`` across ``hosts``; returns {placements, plans, host_requirements, unplaced, map}."""
-    planner._choice(strategy, "strategy", STRATEGIES)  # pylint: disable=protected-access
-    fleet = normalise_hosts(hosts)
-    names = sorted(fleet)
-    wanted = normalise_guests(guests, fleet)
-    requested = set(g["req"]["name"] for g in wanted)
+class Fleet:
+    """The hosts and guests of one fleet_plan call, and the placement in progress."""
 
-    # a guest already in a host's existing stays there
-    home = {}
-    for name in names:
-        for guest in _existing_names(fleet[name]["raw"].get("existing"), "hosts[%s]" % name):
-            if guest in requested:
-                if guest in home:
-                    raise option_error("hosts[%s].existing" % name, guest,
-                                       "guest %s is also in hosts[%s].existing: a guest is on one host"
-                                       % (guest, home[guest]))
-                home[guest] = name
-    for guest in wanted:
-        name = guest["req"]["name"]
-        if name in home and guest["host"] not in (None, home[name]):
-            raise option_error("guests[%s].host" % name, guest["host"],
-                               "the guest is in hosts[%s].existing and stays there" % home[name])
+    def __init__(self, hosts, guests, strategy="pack", reserve_hugepages=False, profiles=None):
+        planner._choice(strategy, "strategy", STRATEGIES)  # pylint: disable=protected-access
+        self.strategy = strategy
+        if not isinstance(hosts, dict) or not hosts:
+            raise option_error("hosts", hosts, "expected a non-empty dict of inventory name -> {host, existing, ...}")
+        self.names = sorted(hosts)
+        self.index_of = dict((name, i) for i, name in enumerate(self.names))
+        self.labels = []
+        for name in self.names:
+            entry = hosts[name]
+            where = "hosts[%s]" % name
+            if not isinstance(entry, dict) or entry.get("host") is None:
+                raise option_error(where, entry if not isinstance(entry, dict) else sorted(entry),
+                                   "each host needs 'host' (host_info's host dict)")
+            unknown = sorted(set(entry) - set(HOST_FIELDS))
+            if unknown:
+                raise option_error(where, unknown, "unknown fields; known: %s" % ", ".join(HOST_FIELDS))
+            self.labels.append(_labels(entry.get("labels"), where + ".labels"))
+        if not isinstance(guests, list):
+            raise option_error("guests", guests, "expected a list of guest requests")
+        any_shared_set = any(hosts[n].get("shared_cpus") not in (None, "") for n in self.names)
+        # with shared_cpus on some host, the emulator of an all-real-time guest may go there: that rule is per host
+        reader = planner.RequestReader(None, profiles, shared_set=True if any_shared_set else None)
+        seen = {}
+        self.guests = [Guest(i, raw, reader, hosts, seen) for i, raw in enumerate(guests)]
+        seen, dupes = set(), set()
+        for guest in self.guests:
+            (dupes if guest.name in seen else seen).add(guest.name)
+        if dupes:
+            raise option_error("guests", sorted(dupes)[0], "guest names must be unique")
+        requested = set(g.name for g in self.guests)
+        # a guest already in a host's existing stays there
+        self.home = {}
+        for name in self.names:
+            for guest in _existing_names(hosts[name].get("existing"), "hosts[%s]" % name):
+                if guest in requested:
+                    if guest in self.home:
+                        raise option_error("hosts[%s].existing" % name, guest,
+                                           "guest %s is also in hosts[%s].existing: a guest is on one host"
+                                           % (guest, self.home[guest]))
+                    self.home[guest] = name
+        for guest in self.guests:
+            if guest.name in self.home:
+                if guest.host not in (None, self.home[guest.name]):
+                    raise option_error("guests[%s].host" % guest.name, guest.host,
+                                       "the guest is in hosts[%s].existing and stays there" % self.home[guest.name])
+                guest.host = self.home[guest.name]
+                guest.per_host = True  # its recorded profile version is read on its host
+        self.sessions = []
+        models = {}  # equal host dicts (hosts of one kind) share one read-only host model
+        for name in self.names:
+            entry = hosts[name]
+            try:
+                key = json.dumps(entry["host"], sort_keys=True, default=str)
+                if key not in models:
+                    models[key] = planner.HostModel(entry["host"])
+                self.sessions.append(HostSession(
+                    models[key], existing=entry.get("existing"), reserved_cpus=entry.get("reserved_cpus"),
+                    strategy=strategy, reserve_hugepages=reserve_hugepages, allocation=entry.get("allocation"),
+                    dedicated_cpus=entry.get("dedicated_cpus"), shared_cpus=entry.get("shared_cpus"),
+                    reserved_hugepages=entry.get("reserved_hugepages"), profiles=profiles,
+                    requested=[g for g, h in self.home.items() if h == name]))
+            except TuningError as exc:
+                raise _host_error(name, exc)
+        self.per_host_reqs = {}  # (host index, guest index) -> request or refusal text
+        self.refused = {}  # guest shape -> {host index: reason}, refusals while placing
+        self.members = {}  # anti_affinity group -> {host index: [guest names]}
+        self.chosen = {}  # guest name -> host index
 
-    sessions = []
-    for name in names:
-        raw = fleet[name]["raw"]
-        sessions.append(HostSession(raw["host"], existing=raw.get("existing"), reserved_cpus=raw.get("reserved_cpus"),
-                                    reserve_hugepages=reserve_hugepages,
-                                    requested=[g for g, h in home.items() if h == name],
-                                    where="hosts[%s]" % name))
-    index_of = dict((name, i) for i, name in enumerate(names))
-    rank_cpus = _Ranking(strategy, [s.free_cpus() for s in sessions])
-    rank_memory = _Ranking(strategy, [s.free_memory_kib() for s in sessions])
+    def request_on(self, index, guest):
+        """The guest's request as host ``index`` reads it (its PCI devices, its recorded profile), or a refusal."""
+        if not guest.per_host and not self.sessions[index].state.shared_set:
+            return guest.req
+        key = (index, guest.index)
+        if key not in self.per_host_reqs:
+            try:
+                self.per_host_reqs[key] = self.sessions[index].reader.read(guest.request, guest.index)
+            except TuningError as exc:
+                self.per_host_reqs[key] = str(exc)
+        return self.per_host_reqs[key]
 
-    # planner.plan's order: guests re-planned where they are first, then the canonical order
-    order = sorted(wanted, key=lambda g: (g["req"]["name"] not in home, planner._order_key(g["req"])))  # pylint: disable=protected-access
-    refused_shapes = {}  # request shape -> {host index: reason}
-    members = {}  # anti_affinity group -> {host index: [guest names]}
-    chosen = {}
-    unplaced = []
-    for guest in order:
-        req = guest["req"]
-        name = req["name"]
-        target = home.get(name, guest["host"])
-        group_hosts = members.get(guest["group"], {}) if guest["group"] else {}
-        shape = request_shape(req)
-        dead = refused_shapes.setdefault(shape, {})
-        extras = _extras(req)
-        if target is not None:
-            candidates = [index_of[target]]
-        elif req["dedicated"] or extras:
-            candidates = rank_cpus.candidates(len(req["dedicated"]) + extras)
-        else:
-            candidates = rank_memory.candidates(req["memory_kib"] if req["page_size"] == "small" else 0)
-        placed = None
+    def place_all(self):
+        # planner.plan's order on every host: guests re-planned where they are first, then the canonical order
+        order = sorted(self.guests, key=lambda g: (g.name not in self.home,
+                                                   planner._order_key(g.req)))  # pylint: disable=protected-access
+        rank_cpus = _Ranking(self.strategy, [s.free_cpus() for s in self.sessions])
+        rank_memory = _Ranking(self.strategy, [s.free_memory_kib() for s in self.sessions])
+        unplaced = []
+        for guest in order:
+            req = guest.req
+            extras = _extras(req)
+            if guest.host is not None:
+                candidates = [self.index_of[guest.host]]
+            elif req["dedicated"] or extras:
+                candidates = rank_cpus.candidates(len(req["dedicated"]) + extras)
+            else:
+                candidates = rank_memory.candidates(req["memory_kib"] if req["page_size"] == "small" else 0)
+            placed = self._first_fit(guest, candidates, extras)
+            if placed is None:
+                unplaced.append(guest)
+                continue
+            self.chosen[guest.name] = placed
+            if guest.group:
+                self.members.setdefault(guest.group, {}).setdefault(placed, []).append(guest.name)
+            rank_cpus.update(placed, self.sessions[placed].free_cpus())
+            rank_memory.update(placed, self.sessions[placed].free_memory_kib())
+        return unplaced
+
+    def _first_fit(self, guest, candidates, extras):
+        dead = self.refused.setdefault(guest.shape, {})
+        group_hosts = self.members.get(guest.group, {}) if guest.group else {}
         for index in candidates:
-            if index in dead or index in group_hosts or not guest["labels"] <= fleet[names[index]]["labels"]:
+            if index in dead or index in group_hosts or not guest.labels <= self.labels[index]:
                 continue
-            session = sessions[index]
+            session = self.sessions[index]
+            req = self.request_on(index, guest)
+            if isinstance(req, str):
+                dead[index] = req
+                continue
             if not _may_fit(session, req, extras):
+                dead[index] = None  # short of a total: the reason is worked out at the end if it is needed
                 continue
-            found, reason = session.try_place(req, strategy)
+            found, reason = session.try_place(req)
             if found is None:
                 dead[index] = reason
                 continue
-            placed = index
             session.accept(req, found)
-            break
-        if placed is None:
-            if name in home:
-                # as numa_plan reports a re-planned guest that no longer fits
-                sessions[index_of[home[name]]].refused[name] = None
-            unplaced.append(guest)
-            continue
-        chosen[name] = placed
-        if guest["group"]:
-            members.setdefault(guest["group"], {}).setdefault(placed, []).append(name)
-        rank_cpus.update(placed, sessions[placed].free_cpus())
-        rank_memory.update(placed, sessions[placed].free_memory_kib())
+            return index
+        return None
 
-    final_reasons = {}
+    def reasons(self, guest, final):
+        """One reason per host for a guest placed nowhere, against the final plan."""
+        group_hosts = self.members.get(guest.group, {}) if guest.group else {}
+        reasons = {}
+        for index, host_name in enumerate(self.names):
+            if guest.host is not None and host_name != guest.host:
+                if guest.name in self.home:
+                    reasons[host_name] = "the guest is on %s (in its existing) and stays there" % guest.host
+                else:
+                    reasons[host_name] = "the guest must go to %s (guests[%s].host)" % (guest.host, guest.name)
+                continue
+            missing = sorted(guest.labels - self.labels[index])
+            if missing:
+                reasons[host_name] = "the host lacks the label%s %s" % ("s" if len(missing) > 1 else "",
+                                                                        ", ".join(missing))
+                continue
+            if index in group_hosts:
+                reasons[host_name] = "anti_affinity %s: %s already there" % (guest.group,
+                                                                            ", ".join(group_hosts[index]))
+                continue
+            key = (guest.shape, index) if guest.name not in self.home else (guest.name, index)
+            if key not in final:
+                req = self.request_on(index, guest)
+                if isinstance(req, str):
+                    final[key] = req
+                else:
+                    found, reason = self.sessions[index].try_place(req)
+                    if found is not None:
+                        # placing only takes resources, so this is rare (the planner's heuristics): keep the refusal
+                        # seen when the guest's turn came
+                        reason = self.refused.get(guest.shape, {}).get(index) or "refused when its turn came"
+                    final[key] = reason
+            reasons[host_name] = final[key]
+        return reasons
+
+
+def plan_fleet(hosts, guests, strategy="pack", reserve_hugepages=False, profiles=None):
+    """Place ``guests`` across ``hosts``; returns {placements, plans, host_requirements, unplaced, map}."""
+    fleet = Fleet(hosts, guests, strategy, reserve_hugepages, profiles)
+    unplaced = fleet.place_all()
+    final = {}
     unplaced_out = []
-    for guest in sorted(unplaced, key=lambda g: g["req"]["name"]):
-        reasons = _reasons(guest, names, fleet, sessions, home, members, refused_shapes, final_reasons, strategy)
-        name = guest["req"]["name"]
-        if name in home:
-            sessions[index_of[home[name]]].refused[name] = reasons[home[name]]
-        unplaced_out.append({"name": name, "reasons": reasons})
-
+    for guest in sorted(unplaced, key=lambda g: g.name):
+        reasons = fleet.reasons(guest, final)
+        if guest.name in fleet.home:
+            # as numa_plan reports a re-planned guest that no longer fits
+            fleet.sessions[fleet.index_of[guest.host]].refuse(guest.name, reasons[guest.host])
+        unplaced_out.append({"name": guest.name, "reasons": reasons})
+    names = fleet.names
     placements = dict((name, []) for name in names)
-    for guest_name in sorted(chosen):
-        placements[names[chosen[guest_name]]].append(guest_name)
+    for guest_name in sorted(fleet.chosen):
+        placements[names[fleet.chosen[guest_name]]].append(guest_name)
+    results = [session.result() for session in fleet.sessions]
     return {
         "placements": placements,
-        "plans": dict((name, sessions[i].plan_entries()) for i, name in enumerate(names)),
-        "host_requirements": dict((name, sessions[i].requirements()) for i, name in enumerate(names)),
+        "plans": dict((name, results[i]["plan"]) for i, name in enumerate(names)),
+        "host_requirements": dict((name, results[i]["host_requirements"]) for i, name in enumerate(names)),
         "unplaced": unplaced_out,
-        "map": render_fleet_map(names, sessions, placements),
+        "map": render_fleet_map(names, fleet.sessions, placements),
     }
 
 
@@ -367,45 +423,14 @@ def _may_fit(session, req, extras):
     if req["dedicated"] or extras:
         if session.free_cpus() < len(req["dedicated"]) + extras:
             return False
+    if req["vcpus"] > len(req["dedicated"]) and session.shared_room() < req["vcpus"] - len(req["dedicated"]):
+        return False
     page = req["page_size"]
     if page == "small":
         return session.free_memory_kib() >= req["memory_kib"]
     if isinstance(page, int):
         return session.page_room(page) >= req["memory_kib"] // page
     return True
-
-
-def _reasons(guest, names, fleet, sessions, home, members, refused_shapes, final_reasons, strategy):
-    """One reason per host for a guest placed nowhere, against the final plan."""
-    req = guest["req"]
-    name = req["name"]
-    target = home.get(name, guest["host"])
-    shape = request_shape(req)
-    group_hosts = members.get(guest["group"], {}) if guest["group"] else {}
-    reasons = {}
-    for index, host_name in enumerate(names):
-        if target is not None and host_name != target:
-            if name in home:
-                reasons[host_name] = "the guest is on %s (in its existing) and stays there" % target
-            else:
-                reasons[host_name] = "the guest must go to %s (guests[%s].host)" % (target, name)
-            continue
-        missing = sorted(guest["labels"] - fleet[host_name]["labels"])
-        if missing:
-            reasons[host_name] = "the host lacks the label%s %s" % ("s" if len(missing) > 1 else "", ", ".join(missing))
-            continue
-        if index in group_hosts:
-            reasons[host_name] = "anti_affinity %s: %s already there" % (guest["group"], ", ".join(group_hosts[index]))
-            continue
-        key = (shape, index)
-        if key not in final_reasons:
-            found, reason = sessions[index].try_place(req, strategy)
-            if found is not None:
-                # placing only takes resources, so this is rare (the planner's heuristics); keep the refusal seen then
-                reason = refused_shapes.get(shape, {}).get(index) or "refused when it was placed"
-            final_reasons[key] = reason
-        reasons[host_name] = final_reasons[key]
-    return reasons
 
 
 # ---------------------------------------------------------------------------------------------- map
@@ -422,8 +447,8 @@ def render_fleet_map(names, sessions, placements):
     for index, name in enumerate(names):
         cells = []
         for row in sessions[index].node_rows():
-            text = "n%d cpus %d free %d held %d shared-vcpus, mem %s free" % (
-                row["node"], row["free"], row["held"], row["shared_vcpus"],
+            text = "n%d cpus %d free %d held, shared vcpus %d/%d, mem %s free" % (
+                row["node"], row["free"], row["held"], row["shared_vcpus"], row["shared_room"],
                 format_size(row["memory_free_kib"] * 1024).replace(" ", ""))
             if row["pages"]:
                 text += ", pages " + _pages_text(row["pages"])
@@ -435,4 +460,3 @@ def render_fleet_map(names, sessions, placements):
     for name, count, text in rows:
         lines.append("%s  %s  %s" % (name.ljust(width), count.rjust(gwidth), text))
     return "\n".join(lines) + "\n"
-

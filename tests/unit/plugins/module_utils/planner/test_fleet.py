@@ -147,11 +147,12 @@ def test_a_guest_that_fits_nowhere_gets_one_reason_per_host():
     assert result["placements"] == {"hv1": [], "hv2": [], "hv3": [], "hv4": ["filler"]}
     assert result["unplaced"] == [{"name": "big", "reasons": {
         "hv1": "on 1 node with small pages: node 0: 2 free CPUs, 3 needed",
-        "hv2": "on 1 node with small pages: node 0: 1 GiB of memory free, 3 GiB needed; node 1: 1 GiB of memory "
-               "free, 3 GiB needed; over 2 nodes with small pages: node 0: 1 GiB of memory free, 2 GiB needed; "
-               "node 1: 1 GiB of memory free, 2 GiB needed",
+        "hv2": "on 1 node with small pages: node 0: 1 GiB of memory free, 3 GiB needed; node 0: 2 free CPUs, "
+               "3 needed; node 1: 1 GiB of memory free, 3 GiB needed; node 1: 2 free CPUs, 3 needed; over 2 nodes "
+               "with small pages: node 0: 1 GiB of memory free, 2 GiB needed; node 1: 1 GiB of memory free, "
+               "2 GiB needed",
         "hv3": "the host lacks the label ssd",
-        "hv4": "on 1 node with small pages: node 0: 0 free CPUs, 3 needed",
+        "hv4": "on 1 node with small pages: node 0: 0 free CPUs, 3 needed (held by filler)",
     }}]
     # each capacity reason is numa_plan's own refusal on that host
     for name in ("hv1", "hv2"):
@@ -225,9 +226,9 @@ def test_the_map_has_a_row_per_host():
     assert result["placements"] == {"hv1": ["a", "s"], "hypervisor-two": []}
     assert result["map"] == (
         "host            guests  per node (pages used/total)\n"
-        "hv1                  2  n0 cpus 0 free 2 held 2 shared-vcpus, mem 2GiB free, pages 2MiB 512/512"
-        " | n1 cpus 2 free 0 held 0 shared-vcpus, mem 4GiB free\n"
-        "hypervisor-two       0  n0 cpus 8 free 0 held 0 shared-vcpus, mem 16GiB free\n")
+        "hv1                  2  n0 cpus 0 free 2 held, shared vcpus 0/16, mem 3GiB free, pages 2MiB 512/512"
+        " | n1 cpus 2 free 0 held, shared vcpus 2/32, mem 3GiB free\n"
+        "hypervisor-two       0  n0 cpus 8 free 0 held, shared vcpus 0/128, mem 16GiB free\n")
 
 
 def test_hugepages_needed_are_per_host_requirements_with_reserve_hugepages():
@@ -248,11 +249,15 @@ def test_hugepages_needed_are_per_host_requirements_with_reserve_hugepages():
     ({"hv1": {"existing": []}}, [], "hosts[hv1]: ['existing'] is not valid: each host needs 'host' "
                                     "(host_info's host dict)"),
     ({"hv1": {"host": "H", "zone": 1}}, [], "hosts[hv1]: ['zone'] is not valid: unknown fields; known: host, "
-                                            "existing, reserved_cpus, allocation, labels"),
+                                            "existing, reserved_cpus, allocation, labels, dedicated_cpus, "
+                                            "shared_cpus, reserved_hugepages"),
     ({"hv1": {"host": "H", "labels": "ssd"}}, [], "hosts[hv1].labels: 'ssd' is not valid: expected a list of "
                                                   "label strings"),
-    ({"hv1": {"host": "H", "allocation": {"cpu_ratio": 4.0}}}, [],
-     "hosts[hv1].allocation: {'cpu_ratio': 4.0} is not valid: allocation ratios are not supported by this planner yet"),
+    ({"hv1": {"host": "SMALL", "allocation": {"cpu_ratio": 0}}}, [],
+     "hosts[hv1].allocation.cpu_ratio: 0 is not valid: must be above 0"),
+    ({"hv1": {"host": "SMALL", "shared_cpus": "0", "dedicated_cpus": "0-1"}}, [],
+     "hosts[hv1].shared_cpus: '0' is not valid: CPU 0 is in dedicated_cpus too; a CPU is dedicated or shared, "
+     "not both"),
     ({"hv1": {"host": "H"}}, [dedicated("a", 1, host="hv9")],
      "guests[a].host: 'hv9' is not valid: not one of the hosts: hv1"),
     ({"hv1": {"host": "H"}}, [dedicated("a", 1), dedicated("a", 2)],
@@ -262,7 +267,7 @@ def test_hugepages_needed_are_per_host_requirements_with_reserve_hugepages():
     ({"hv1": {"host": "H"}}, [dedicated("a", 1, zone="x")],
      "guests[a]: ['zone'] is not valid: unknown fields; known: name, profile, vcpus, memory, cpu_policy, "
      "dedicated_vcpus, thread_policy, emulator_threads, iothreads, iothread_policy, numa_nodes, cells, page_size, "
-     "realtime_vcpus, emulator_cell"),
+     "realtime_vcpus, emulator_cell, topology, pci_devices, pci_numa_policy, strategy"),
     ({"hv1": {"host": "H", "existing": [{"name": "a"}]}, "hv2": {"host": "H", "existing": [{"name": "a"}]}},
      [dedicated("a", 1)], "hosts[hv2].existing: 'a' is not valid: guest a is also in hosts[hv1].existing: "
                           "a guest is on one host"),
