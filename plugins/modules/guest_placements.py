@@ -73,6 +73,21 @@ existing:
       description: Memory per host node and page size (C(node), C(size), C(page_size) small, 2M or 1G).
       type: list
       elements: dict
+    shared_vcpus:
+      description:
+        - Shared vCPUs (those that hold no host CPU of their own) per host node, as C(node) and C(count); only when
+          the guest has some whose node is known.
+      type: list
+      elements: dict
+    pci_devices:
+      description: Addresses of the PCI host devices passed through to the guest; only when it has some.
+      type: list
+      elements: str
+    profile:
+      description:
+        - The numa_plan profile versions the guest records in its C(<metadata>) (C(urn:virtuned.libvirt:tuning:1)
+          namespace); only when it records some.
+      type: str
     active:
       description: Whether the guest runs.
       type: bool

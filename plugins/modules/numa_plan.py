@@ -47,7 +47,7 @@ options:
         required: true
       profile:
         description:
-          - A profile that fills in the fields not given: a built-in one (V(dedicated),
+          - A profile that fills in the fields not given, a built-in one (V(dedicated),
             V(dedicated-isolated-emulator), V(realtime), V(nfv-hugepages), V(shared-balanced)) or one of
             O(profiles). V(name) is its newest version, V(name@version) a given one.
           - A list (or a comma-separated string) composes profiles in order; later entries win, and the
@@ -326,6 +326,29 @@ EXAMPLES = r"""
 - name: Show the map
   ansible.builtin.debug:
     msg: "{{ placement.map.splitlines() }}"
+
+- name: Overcommit, host CPU sets, a NIC on node 1 and a site profile
+  virtuned.libvirt.numa_plan:
+    host: "{{ hv.host }}"
+    allocation: {cpu_ratio: 4.0, ram_ratio: 1.0}
+    shared_cpus: "0-1,28-29"
+    reserved_hugepages: [{node: 0, size: 1G, count: 2}]
+    profiles:
+      vnf:
+        version: 1
+        description: Site VNF flavour
+        extends: nfv-hugepages@2
+        vcpus: 4
+        memory: 4G
+    guests:
+      - name: vnf1
+        profile: vnf
+        pci_devices: ["0000:3b:02.0"]
+      - name: win1
+        vcpus: 8
+        memory: 8G
+        topology: {max_sockets: 2}
+  register: placement
 """
 
 RETURN = r"""
@@ -411,7 +434,7 @@ map:
     - Text picture of the host, per node and core; each CPU shows its holder (C(guest/v3) for a vCPU,
       C(guest/emulator), C(guest/io1), C(guest/held) for an idle sibling under thread_policy isolate,
       C(housekeeping), an existing guest's name, or C(.) when free or shared). A node with shared vCPUs shows
-      C(shared vCPUs used/room); each PCI device shows as C(pci ADDRESS: holder (class driver)) under its node.
+      C(shared vCPUs used/room); each PCI device shows under its node as C(pci ADDRESS) with its holder, class and driver.
   returned: success
   type: str
 """

@@ -599,8 +599,16 @@ class PlanState:
         return sorted(names)
 
 
+HOLDERS_SHOWN = 5
+
+
 def _held_by(names):
-    return " (held by %s)" % ", ".join(names) if names else ""
+    """' (held by a, b)': the guests holding what is short, the first few by name."""
+    if not names:
+        return ""
+    if len(names) > HOLDERS_SHOWN:
+        return " (held by %s and %d more)" % (", ".join(names[:HOLDERS_SHOWN]), len(names) - HOLDERS_SHOWN)
+    return " (held by %s)" % ", ".join(names)
 
 
 # ---------------------------------------------------------------------------------------------- node checks
@@ -881,8 +889,8 @@ def _locality_problem(host, req, combo, nodes, sockets):
     where = ("node %d" % combo[0]) if len(combo) == 1 else ("nodes %s" % ",".join(str(n) for n in sorted(combo)))
     for address, node in req["pci"]:
         if node in nodes and node not in combo:
-            return "%s: PCI device %s is on node %d (pci_numa_policy %s)" % (where, address, node,
-                                                                              req["pci_numa_policy"])
+            return "%s: PCI device %s is on node %d (pci_numa_policy %s)" % (
+                where, address, node, req["pci_numa_policy"])
     for address, node, group in sockets:
         if not any(host.node_sockets[n] & group for n in combo):
             return "%s: PCI device %s is on node %d, another socket (pci_numa_policy socket)" % (where, address, node)
@@ -894,8 +902,8 @@ def place_guest(host, state, req, strategy):
     strategy = req.get("strategy") or strategy
     found, reason = _place(host, state, req, strategy, relaxed=False)
     if found is None and req["pci"] and req["pci_numa_policy"] == "preferred":
-        # preferred: near the devices when possible, else anywhere
-        found, _ignored = _place(host, state, req, strategy, relaxed=True)
+        # preferred: near the devices when possible, else anywhere (and then why not anywhere)
+        found, reason = _place(host, state, req, strategy, relaxed=True)
     return found, reason
 
 
@@ -920,6 +928,10 @@ def _place(host, state, req, strategy, relaxed):
         if len(nodes) > k:
             reasons.append("%d guest cells cannot reach the %d nodes of the PCI devices (%s)"
                            % (k, len(nodes), format_cpuset(nodes)))
+            continue
+        if k > req["vcpus"]:
+            reasons.append("the PCI devices are on %d nodes (%s): %d guest cells, but the guest has %d vCPUs"
+                           % (len(nodes), format_cpuset(nodes), k, req["vcpus"]))
             continue
         layouts = _cell_layouts(req, k, host)
         if not layouts:
@@ -1311,9 +1323,15 @@ class HostPlanner:
         """The canonical order: guests the host already holds first, then dedicated, bigger, by name."""
         return sorted(requests, key=lambda r: (r["name"] not in self.previous, _order_key(r)))
 
-    def place(self, req):
-        """Place one checked request (or record why it does not fit); True when it fits."""
-        found, reason = place_guest(self.model, self.state, req, self.strategy)
+    def try_place(self, req):
+        """(placement or None, reason) for one checked request; changes nothing."""
+        return place_guest(self.model, self.state, req, self.strategy)
+
+    def place(self, req, tried=None):
+        """Place one checked request (or record why it does not fit); True when it fits.
+
+        ``tried`` is what try_place returned for it, when nothing was placed since."""
+        found, reason = tried if tried is not None else self.try_place(req)
         if found is None:
             self.placed[req["name"]] = {"name": req["name"], "fits": False, "reason": reason, "host_nodes": []}
             return False
@@ -1322,6 +1340,22 @@ class HostPlanner:
             cell["page"] = found.page
         self.placed[req["name"]] = (req, found, cells)
         return True
+
+    def free(self):
+        """What is left on the host, for choosing between hosts: free dedicatable CPUs, small-page memory
+        (KiB, ram_ratio applied), shared vCPU room, and free pages per size (KiB)."""
+        state, model = self.state, self.model
+        pages = {}
+        for node in model.nodes:
+            for size in state.pages_left[node]:
+                pages[size] = pages.get(size, 0) + max(state.pages_left[node][size], 0)
+        return {
+            "cpus": sum(1 for c in model.online if state.usable(c)),
+            "memory_kib": sum(state.small_free(n) for n in model.nodes),
+            "shared_vcpus": sum(max(state.shared_room(len(state.pool(n))) - state.shared_load[n], 0)
+                                for n in model.nodes),
+            "pages": pages,
+        }
 
     def result(self):
         results = []

@@ -59,7 +59,7 @@ def references(value, option):
     if isinstance(value, (list, tuple)):
         items = list(value)
     elif isinstance(value, str):
-        items = [part for part in value.split(",")]
+        items = value.split(",")
     else:
         items = [value]
     if not items:

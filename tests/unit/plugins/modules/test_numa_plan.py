@@ -107,5 +107,7 @@ def test_planner_v2_options_through_the_module(tmp_path):
         {"topology": {"sockets": 2, "dies": 1, "cores": 2, "threads": 1}}, "", {"vcpu": 0, "cpuset": "0-1"})
     assert result["host_requirements"]["hugepages"] == [{"node": 1, "size": "2 MiB", "count": 24},
                                                         {"node": 1, "size": "1 GiB", "count": 4}]
+    # 2 shared CPUs per node: the 4 shared vCPUs of win take two cells of 2, one socket each
+    assert plan["win"]["host_nodes"] == [0, 1]
     assert result["map"].splitlines()[0] == "node 0: 16 GiB memory, pages 2 MiB 0/1024 used, 1 GiB 0/4 used, " \
-                                            "shared vCPUs 4/8"
+                                            "shared vCPUs 2/8"

@@ -256,8 +256,8 @@ def _one(host, guest, **options):
     ({"sockets": 2}, (2, 4, 1), ""),
     ({"max_cores": 4}, (2, 4, 1), ""),
     ({"sockets": 4, "cores": 2, "threads": 1}, (4, 2, 1), ""),
-    ({"max_sockets": 2, "max_cores": 2}, (2, 2, 2), "no topology within the maxima matches the host siblings the "
-                                                   "vCPUs use; chose 2 sockets x 2 cores x 2 threads"),
+    ({"max_sockets": 2, "max_cores": 2}, (2, 2, 2),
+     "no topology within the maxima matches the host siblings the vCPUs use; chose 2 sockets x 2 cores x 2 threads"),
     ({"cores": 3}, (1, 8, 1), "no sockets x cores x threads with cores 3 makes 8 vCPUs within the maxima; "
                               "chose 1 sockets x 8 cores x 1 threads"),
     ({"threads": 2}, (1, 8, 1), "threads 2: 2 guest threads per core do not match the host siblings the vCPUs "
@@ -457,6 +457,17 @@ def test_two_nics_on_two_nodes_need_two_cells():
     assert placed(plan(host, [guest])) == {"g": [1, 3]}
     assert placed(plan(host, [dict(guest, numa_nodes=1)])) == {
         "g": "1 guest cells cannot reach the 2 nodes of the PCI devices (1,3)"}
+    assert placed(plan(host, [dict(guest, vcpus=1, memory="1G")])) == {
+        "g": "the PCI devices are on 2 nodes (1,3): 2 guest cells, but the guest has 1 vCPUs"}
+
+
+def test_preferred_says_why_the_guest_fits_nowhere():
+    guest = {"name": "g", "vcpus": 2, "memory": "1G", "cpu_policy": "dedicated", "pci_devices": [VF0],
+             "pci_numa_policy": "preferred", "numa_nodes": 1}
+    full = [{"name": "big", "cpus": "0-15"}]
+    assert placed(plan(PCI_HOSTS["two-node-nic"], [guest], existing=full)) == {
+        "g": "on 1 node with small pages: node 0: 0 free CPUs, 2 needed (held by big); node 1: 0 free CPUs, 2 needed "
+             "(held by big)"}
 
 
 def test_a_device_goes_to_one_guest_and_a_pf_takes_its_vfs():
@@ -647,5 +658,12 @@ def test_host_planner_places_one_guest_at_a_time_as_plan_does():
     planner = HostPlanner(HOSTS["adjacent"], reserved_cpus="0-1", requested=["a", "b"])
     requests = planner.order(planner.read(guests))
     assert [r["name"] for r in requests] == ["a", "b"]
-    assert [planner.place(r) for r in requests] == [True, True]
+    assert planner.free() == {"cpus": 30, "memory_kib": 56 * GIB_KIB, "shared_vcpus": 32 * 16,
+                              "pages": {2048: 4096, 1048576: 0}}
+    tried = planner.try_place(requests[0])
+    assert (tried[0].nodes, tried[1]) == ([0], None)
+    assert planner.free()["cpus"] == 30  # trying changes nothing
+    assert [planner.place(requests[0], tried), planner.place(requests[1])] == [True, True]
+    assert planner.free() == {"cpus": 26, "memory_kib": 53 * GIB_KIB, "shared_vcpus": 28 * 16 - 2,
+                              "pages": {2048: 4096, 1048576: 0}}
     assert planner.result() == whole

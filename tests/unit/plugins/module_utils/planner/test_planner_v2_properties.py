@@ -163,8 +163,8 @@ def _reference_fits(host, entry, threads_per_core, sockets, cores, threads):
 @SETTINGS
 @given(small_hosts(), st.integers(1, 8), st.sampled_from(["dedicated", "shared"]), topologies,
        st.one_of(st.none(), st.integers(1, 2)))
-def test_topology_honours_maxima_and_preferences_against_exhaustive_search(host_held_reserved, vcpus, policy, wanted,
-                                                                          numa_nodes):
+def test_topology_honours_maxima_and_preferences_against_exhaustive_search(
+        host_held_reserved, vcpus, policy, wanted, numa_nodes):
     host, held, reserved = host_held_reserved
     assume(not numa_nodes or numa_nodes <= vcpus)
     for key in ("sockets", "cores", "threads"):
