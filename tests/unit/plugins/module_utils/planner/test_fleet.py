@@ -292,3 +292,27 @@ def test_bad_strategy():
     with pytest.raises(TuningError) as err:
         plan_fleet({"hv1": {"host": small_host([2])}}, [], strategy="fill")
     assert str(err.value) == "strategy: 'fill' is not valid: expected one of pack, spread"
+
+
+# ---------------------------------------------------------------------------------------------- where greedy is not optimal
+# (docs/fleet.md lists these; test_fleet_properties.py counts how often it happens on random small fleets)
+
+
+def test_bigger_guests_first_can_place_fewer_guests_than_possible():
+    # numa_plan's order takes the 4-vCPU guests first: 7 of 7 CPUs used by 2 guests, where 3 guests
+    # (3 + 2,1 vCPUs) would fit; greedy places more vCPUs, not more guests
+    hosts = {"h0": {"host": small_host([4])}, "h1": {"host": small_host([3])}}
+    guests = [dedicated("g0", 2), dedicated("g1", 4), dedicated("g2", 3), dedicated("g3", 1), dedicated("g4", 4)]
+    result = plan_fleet(hosts, guests)
+    assert result["placements"] == {"h0": ["g1"], "h1": ["g2"]}
+    assert [u["name"] for u in result["unplaced"]] == ["g0", "g3", "g4"]
+
+
+def test_labels_are_not_looked_ahead():
+    # g0 (no label) takes the only ssd host because it comes first; g1 needs ssd and finds it full
+    hosts = {"hv-a": {"host": small_host([1]), "labels": ["ssd"]}, "hv-b": {"host": small_host([1])}}
+    result = plan_fleet(hosts, [dedicated("g0", 1), dedicated("g1", 1, labels=["ssd"])])
+    assert result["placements"] == {"hv-a": ["g0"], "hv-b": []}
+    assert result["unplaced"] == [{"name": "g1", "reasons": {
+        "hv-a": "on 1 node with small pages: node 0: 0 free CPUs, 1 needed (held by g0)",
+        "hv-b": "the host lacks the label ssd"}}]
