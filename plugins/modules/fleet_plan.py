@@ -211,19 +211,18 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    try:
-        result = plan_fleet(params["hosts"], params["guests"], strategy=params["strategy"],
-                            reserve_hugepages=params["reserve_hugepages"], profiles=params["profiles"])
-    except TuningError as exc:
-        module.fail_json(msg=str(exc))
     # Ansible echoes the arguments back as invocation.module_args; for a fleet that is every host's facts
     # again (megabytes), so the echo names the hosts and guests instead of repeating them.
     invocation = {"module_args": {"hosts": sorted(params["hosts"]),
                                   "guests": [g.get("name") for g in params["guests"]],
                                   "strategy": params["strategy"], "reserve_hugepages": params["reserve_hugepages"],
                                   "profiles": params["profiles"]}}
+    try:
+        result = plan_fleet(params["hosts"], params["guests"], strategy=params["strategy"],
+                            reserve_hugepages=params["reserve_hugepages"], profiles=params["profiles"])
+    except TuningError as exc:
+        module.fail_json(msg=str(exc), invocation=invocation)
     module.exit_json(changed=False, invocation=invocation, **result)
-
 
 if __name__ == "__main__":
     main()
