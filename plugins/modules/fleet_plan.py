@@ -224,5 +224,6 @@ def main():
         module.fail_json(msg=str(exc), invocation=invocation)
     module.exit_json(changed=False, invocation=invocation, **result)
 
+
 if __name__ == "__main__":
     main()

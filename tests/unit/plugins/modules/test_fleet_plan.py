@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -66,3 +67,76 @@ def test_bad_input_fails_with_the_rule(tmp_path):
     result = run_module(tmp_path, {"hosts": hosts, "guests": guests})
     assert result["failed"] is True
     assert result["msg"] == "guests[db1].host: 'hv9' is not valid: not one of the hosts: hv1, hv2"
+
+
+PARTIAL = """<domain type='kvm'>
+  <name>vt-new</name>
+  <memory unit='MiB'>256</memory>
+  <os><type arch='x86_64'>hvm</type></os>
+  <devices>
+    <console type='pty'/>
+    <interface type='network'><source network='default'/><model type='virtio'/></interface>
+  </devices>
+</domain>
+"""
+
+
+def test_a_partial_domain_xml_completed_offline_from_the_fleet_plan_is_schema_valid(tmp_path):
+    """Issue 12 item 3: fleet_plan's entry -> placement_options -> domain_tuning with xml, no libvirt at all."""
+    from conftest import run_module as run_in_process
+    from ansible_collections.virtuned.libvirt.plugins.filter.placement_options import placement_options
+
+    validator = shutil.which("virt-xml-validate")
+    assert validator, "virt-xml-validate (libvirt-clients) is installed by make test's host set-up"
+    hosts = {"hv1": {"host": build_host(fakehost.load_capabilities("adjacent")), "reserved_cpus": "0-1"}}
+    guests = [{"name": "vt-new", "vcpus": 4, "memory": "256M", "cpu_policy": "dedicated", "numa_nodes": 2,
+               "page_size": "2M", "iothreads": 1}]
+    entry = plan_fleet(hosts, guests)["plans"]["hv1"][0]
+    result = run_in_process("domain_tuning", dict(placement_options(entry), xml=PARTIAL))
+    assert result.get("failed") is None, result.get("msg")
+    assert result["xml"] == """<domain type="kvm">
+  <name>vt-new</name>
+  <memory unit="MiB">256</memory>
+  <memoryBacking>
+    <hugepages>
+      <page size="2048" unit="KiB" nodeset="0-1"/>
+    </hugepages>
+  </memoryBacking>
+  <vcpu>4</vcpu>
+  <iothreads>1</iothreads>
+  <cputune>
+    <vcpupin vcpu="0" cpuset="2"/>
+    <vcpupin vcpu="1" cpuset="3"/>
+    <vcpupin vcpu="2" cpuset="16"/>
+    <vcpupin vcpu="3" cpuset="17"/>
+    <emulatorpin cpuset="2-3,16-17"/>
+    <iothreadpin iothread="1" cpuset="2-3,16-17"/>
+  </cputune>
+  <numatune>
+    <memory mode="strict" nodeset="0-1"/>
+    <memnode cellid="0" mode="strict" nodeset="0"/>
+    <memnode cellid="1" mode="strict" nodeset="1"/>
+  </numatune>
+  <os>
+    <type arch="x86_64">hvm</type>
+  </os>
+  <cpu mode="custom" match="exact">
+    <topology sockets="2" dies="1" cores="1" threads="2"/>
+    <numa>
+      <cell id="0" cpus="0-1" memory="131072" unit="KiB"/>
+      <cell id="1" cpus="2-3" memory="131072" unit="KiB"/>
+    </numa>
+  </cpu>
+  <devices>
+    <console type="pty"/>
+    <interface type="network">
+      <source network="default"/>
+      <model type="virtio"/>
+    </interface>
+  </devices>
+</domain>
+"""
+    path = tmp_path / "domain.xml"
+    path.write_text(result["xml"])
+    proc = subprocess.run([validator, str(path), "domain"], capture_output=True, text=True, check=False)
+    assert (proc.returncode, proc.stderr.strip()) == (0, "%s validates" % path)
