@@ -185,11 +185,12 @@ map:
   description:
     - A text table, one row per host, sorted by name. Per host, its guest count and per node its free and
       held CPUs (held by guests or kept for housekeeping), the shared vCPUs on the node and how many it can
-      run (shared CPUs x cpu_ratio), its free ordinary memory, and its pages as used/total per size.
+      run (shared CPUs x cpu_ratio), its free ordinary memory, and per page size the pages its guests need and the
+      pages in its pool now (more are needed than pooled when O(reserve_hugepages) plans pages to reserve).
   returned: success
   type: str
   sample: |
-    host  guests  per node (pages used/total)
+    host  guests  per node (pages: needed/in pool)
     hv1        2  n0 cpus 10 free 6 held, shared vcpus 4/160, mem 24GiB free, pages 2MiB 0/2048
 """
 

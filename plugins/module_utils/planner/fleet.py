@@ -456,7 +456,7 @@ def render_fleet_map(names, sessions, placements):
         rows.append((name, str(len(placements[name])), " | ".join(cells)))
     width = max([len("host")] + [len(r[0]) for r in rows])
     gwidth = max([len("guests")] + [len(r[1]) for r in rows])
-    lines = ["%s  %s  %s" % ("host".ljust(width), "guests".rjust(gwidth), "per node (pages used/total)")]
+    lines = ["%s  %s  %s" % ("host".ljust(width), "guests".rjust(gwidth), "per node (pages: needed/in pool)")]
     for name, count, text in rows:
         lines.append("%s  %s  %s" % (name.ljust(width), count.rjust(gwidth), text))
     return "\n".join(lines) + "\n"

@@ -225,7 +225,7 @@ def test_the_map_has_a_row_per_host():
     result = plan_fleet(hosts, guests)
     assert result["placements"] == {"hv1": ["a", "s"], "hypervisor-two": []}
     assert result["map"] == (
-        "host            guests  per node (pages used/total)\n"
+        "host            guests  per node (pages: needed/in pool)\n"
         "hv1                  2  n0 cpus 0 free 2 held, shared vcpus 0/16, mem 3GiB free, pages 2MiB 512/512"
         " | n1 cpus 2 free 0 held, shared vcpus 2/32, mem 3GiB free\n"
         "hypervisor-two       0  n0 cpus 8 free 0 held, shared vcpus 0/128, mem 16GiB free\n")
