@@ -12,9 +12,9 @@ module: fleet_plan
 short_description: Choose the hypervisor of each guest across an inventory, and place it there as numa_plan does
 version_added: 0.2.0
 description:
-  - Pure computation on the controller; reads and changes nothing (no libvirt). Run it once
-    (C(run_once: true), C(delegate_to: localhost)) over the RV(virtuned.libvirt.host_info#module:host) facts of
-    every hypervisor, then let each host apply its own share.
+  - Pure computation on the controller; reads and changes nothing (no libvirt). Run it once (with C(run_once)
+    and C(delegate_to) localhost) over the RV(virtuned.libvirt.host_info#module:host) facts of every
+    hypervisor, then let each host apply its own share.
   - Each guest goes to one host; on that host it is placed exactly as M(virtuned.libvirt.numa_plan) places it,
     with numa_plan's own code. RV(plans) holds, per host, the entries numa_plan would return for that host's
     guests, so each host can apply them with the tuning modules.
@@ -48,9 +48,9 @@ options:
       - Guest requests. Each takes every field of O(virtuned.libvirt.numa_plan#module:guests) (C(name),
         C(vcpus), C(memory), C(profile), C(cpu_policy), C(cells), ...), checked as numa_plan checks them,
         and also the keys below.
-      - C(host), an inventory name of O(hosts): the guest must go there.
-      - C(labels), a list of strings: only hosts whose C(labels) include all of them.
-      - C(anti_affinity), a group name: no two guests of the group on one host.
+      - C(host), an inventory name of O(hosts); the guest must go there.
+      - C(labels), a list of strings; only hosts whose C(labels) include all of them.
+      - C(anti_affinity), a group name; no two guests of the group on one host.
       - C(pci_devices) are looked up on each host (addresses or node-device names); a host that lacks them
         refuses the guest with numa_plan's message.
       - A request's own C(strategy) (or its profile's) applies within its host, as in numa_plan; across hosts
