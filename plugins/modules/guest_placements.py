@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: guest_placements
 short_description: Read what the defined guests hold on the host, as numa_plan's existing
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads every guest libvirt knows on O(uri) (one connection, no change) and returns, per guest, the host CPUs
     it holds for itself and its memory per host node and page size, in the shape of
@@ -24,6 +24,8 @@ description:
   - Read-only; the result is the same in check mode.
 author:
   - virtuned.libvirt contributors (@virtuned)
+extends_documentation_fragment:
+  - virtuned.libvirt.attributes.libvirt
 requirements:
   - libvirt-python
 options:

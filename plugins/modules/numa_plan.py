@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: numa_plan
 short_description: Place guests on host NUMA nodes, cores and hugepages, and size the host for them
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Pure computation; changes nothing. From the host (M(virtuned.libvirt.host_info)'s RV(virtuned.libvirt.host_info#module:host))
     and a list of guest requests, computes for each guest the exact options of the
@@ -23,6 +23,8 @@ description:
   - The rules are in the collection's C(docs/numa_plan.md); profiles in C(docs/numa_profiles.md).
 author:
   - virtuned.libvirt contributors (@virtuned)
+extends_documentation_fragment:
+  - virtuned.libvirt.attributes.libvirt
 requirements:
   - libvirt-python (only when O(host) is left out)
 options:

@@ -297,3 +297,117 @@ def placement_options(entry, option="plan"):
                     for cell in cells)
         areas["memory_devices"] = {"memory": format_size(total)}
     return areas
+
+
+# ---------------------------------------------------------------------------------------------- recorded profile
+
+
+CHECKED_FIELDS = ("vcpus", "memory", "cpu_policy", "dedicated_vcpus", "emulator_threads", "page_size",
+                  "realtime_vcpus", "numa_nodes", "iothreads")
+
+
+def profile_check(root, recorded=None, profiles=None):
+    """Does the guest still carry the settings of the profile versions it records?
+
+    ``recorded`` defaults to what the guest's <metadata> records; ``profiles`` are the user's
+    profiles (numa_plan's option). Returns None when nothing is recorded, else {profile, matches,
+    differences (a list of 'field: profile value, guest value')}. Only what the domain XML shows
+    without the host is compared (CHECKED_FIELDS); thread_policy, strategy and PCI locality are not.
+    """
+    # imported here: the planner is not needed to read placements
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import PROFILE_FIELDS, \
+        parse_page_size
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.profiles import ProfileLibrary
+
+    recorded = recorded if recorded is not None else recorded_profile(root)
+    if not recorded:
+        return None
+    fields, resolved = ProfileLibrary(profiles, fields=PROFILE_FIELDS).resolve(recorded, "profile")
+    guest = guest_settings(root)
+    differences = []
+
+    def differ(field, wanted, found):
+        differences.append("%s: %s in %s, %s in the guest" % (field, wanted, resolved, found))
+
+    vcpu_count = guest["vcpus"]
+    for field in ("vcpus", "numa_nodes", "iothreads"):
+        if fields.get(field) is not None and int(fields[field]) != guest[field]:
+            differ(field, fields[field], guest[field])
+    if fields.get("memory") is not None:
+        wanted = parse_size(fields["memory"], "profile memory")
+        if wanted != guest["memory"]:
+            differ("memory", format_size(wanted), format_size(guest["memory"]))
+    if fields.get("cpu_policy") is not None and fields["cpu_policy"] != guest["cpu_policy"]:
+        differ("cpu_policy", fields["cpu_policy"], guest["cpu_policy"])
+    if fields.get("dedicated_vcpus") is not None and vcpu_count:
+        wanted = _vcpus_of(fields["dedicated_vcpus"], vcpu_count)
+        if wanted != guest["dedicated_vcpus"]:
+            differ("dedicated_vcpus", format_cpuset(wanted) or "none", format_cpuset(guest["dedicated_vcpus"]) or "none")
+    if fields.get("emulator_threads") is not None and fields.get("cpu_policy", "shared") != "shared" \
+            and fields["emulator_threads"] != guest["emulator_threads"]:
+        differ("emulator_threads", fields["emulator_threads"], guest["emulator_threads"])
+    if fields.get("page_size") is not None:
+        wanted = parse_page_size(fields["page_size"], "profile page_size")
+        found = guest["page_sizes"]
+        ok = {"small": found == [SMALL], "large": bool(found) and SMALL not in found, "any": True}.get(
+            wanted, found == [kernel_size(wanted)] if not isinstance(wanted, str) else True)
+        if not ok:
+            differ("page_size", fields["page_size"], ",".join(found))
+    if fields.get("realtime_vcpus") is not None and vcpu_count:
+        wanted = _vcpus_of(fields["realtime_vcpus"], vcpu_count)
+        if wanted != guest["realtime_vcpus"]:
+            differ("realtime_vcpus", format_cpuset(wanted) or "none", format_cpuset(guest["realtime_vcpus"]) or "none")
+    return {"profile": resolved, "matches": not differences, "differences": differences}
+
+
+def _vcpus_of(value, vcpus):
+    text = str(value)
+    if text.strip() and all(p.strip().startswith("^") for p in text.split(",")):
+        text = "0-%d,%s" % (vcpus - 1, text)
+    return frozenset(c for c in _cpus(text) if c < vcpus)
+
+
+def guest_settings(root):
+    """What a domain XML says in numa_plan's request terms (see profile_check)."""
+    vcpu = root.find("vcpu")
+    try:
+        count = int((vcpu.text or "").strip()) if vcpu is not None else 0
+    except ValueError:
+        count = 0
+    tune = cputune.AREA.read(root)
+    pins = dict((pin.get("vcpu"), _cpus(pin.get("cpuset"))) for pin in tune["vcpupin"] or [])
+    users = {}
+    for cpus in pins.values():
+        for cpu in cpus:
+            users[cpu] = users.get(cpu, 0) + 1
+    dedicated = frozenset(v for v, cpus in pins.items() if len(cpus) == 1 and users[next(iter(cpus))] == 1)
+    policy = "shared" if not dedicated else ("dedicated" if len(dedicated) == count else "mixed")
+    emulator = _cpus(tune["emulatorpin"])
+    pinned = set(c for cpus in pins.values() for c in cpus)
+    isolated = len(emulator) == 1 and not emulator & pinned and bool(dedicated)
+    realtime = set()
+    for sched in tune["vcpusched"] or []:
+        if sched.get("scheduler") in ("fifo", "rr"):
+            realtime |= _cpus(sched.get("vcpus"))
+    backing = memory_backing.AREA.read(root)["hugepages"]
+    if backing is None:
+        pages = [SMALL]
+    else:
+        pages = sorted(set(kernel_size((page.get("size") or 2048 * 1024) // 1024) for page in backing)) or ["2M"]
+    cells = guest_cells(root)
+    count_iothreads = root.find("iothreads")
+    try:
+        iothread_count = int((count_iothreads.text or "0").strip()) if count_iothreads is not None else 0
+    except ValueError:
+        iothread_count = 0
+    return {
+        "vcpus": count,
+        "memory": memory_bytes(root) or 0,
+        "cpu_policy": policy,
+        "dedicated_vcpus": dedicated,
+        "emulator_threads": "isolate" if isolated else "share",
+        "realtime_vcpus": frozenset(realtime),
+        "page_sizes": pages,
+        "numa_nodes": len(cells) if cells else 1,
+        "iothreads": iothread_count,
+    }

@@ -157,8 +157,8 @@ class HostModel:
     def pci_address(self, name, option):
         """The PCI address of a device named by address or by node-device name."""
         if self.pci is None:
-            raise option_error(option, name, "the host lists no PCI devices (host_info's host.pci_devices, "
-                                             "from libvirt's node devices or its nodedev_xml option)")
+            raise option_error(option, name, "the host dict lists no PCI devices (host.pci_devices, read "
+                                             "from libvirt's node-device XML)")
         if isinstance(name, str) and name in self.pci:
             return name
         if isinstance(name, str) and name in self.pci_names:
@@ -492,6 +492,7 @@ class PlanState:
         self.memory_holders = dict((n, {}) for n in host.nodes)  # node -> page -> {guest: KiB}
         self.shared_holders = dict((n, {}) for n in host.nodes)  # node -> {guest: shared vCPUs}
         self.pci_owner = {}
+        self.cpu_holder_names = dict((n, set()) for n in host.nodes)
         for node_id, node in host.nodes.items():
             pool_kib = sum(size * p["total"] for size, p in node["pools"].items())
             self.small_left[node_id] = node["memory_kib"] - pool_kib
@@ -571,8 +572,7 @@ class PlanState:
                     self.pages_left[node][page] = self.pages_left[node].get(page, 0) + kib // page
             return
         for cpu in entry["cpus"]:
-            self.taken.add(cpu)
-            self.owner[cpu] = entry["name"]
+            self.hold_cpu(cpu, entry["name"])
         for node, page, kib in entry["memory"]:
             holders = self.memory_holders[node].setdefault(page, {})
             holders[entry["name"]] = holders.get(entry["name"], 0) + kib
@@ -588,15 +588,15 @@ class PlanState:
         for address in entry["pci"]:
             self.pci_owner[address] = entry["name"]
 
+    def hold_cpu(self, cpu, label):
+        """``cpu`` is taken; ``label`` ('guest/v0', 'guest/held', ...) names its holder in the map."""
+        self.taken.add(cpu)
+        self.owner[cpu] = label
+        self.cpu_holder_names[self.host.cpu_node[cpu]].add(label.split("/", 1)[0])
+
     def cpu_holders(self, node, guest):
         """Guests holding CPUs of the node (for refusals), sorted."""
-        names = set()
-        for cpu in self.host.nodes[node]["cpus"]:
-            label = self.owner.get(cpu)
-            if cpu in self.taken and label and label != "housekeeping":
-                names.add(label.split("/", 1)[0])
-        names.discard(guest)
-        return sorted(names)
+        return sorted(n for n in self.cpu_holder_names[node] if n != guest)
 
 
 HOLDERS_SHOWN = 5
@@ -777,10 +777,9 @@ class Placement:
 def _node_key(host, state, req, strategy, node):
     """Order of nodes: (free of what the guest mostly uses, free of the other); pack takes the least free
     first, spread the most free. Both parts are absolute amounts (CPUs, KiB), so a bigger node counts as emptier."""
-    cpus = sum(1 for c in host.nodes[node]["cpus"] if state.usable(c))
     memory = state.small_free(node)
     if req["dedicated"]:
-        key = (cpus, memory)
+        key = (sum(1 for c in host.nodes[node]["cpus"] if state.usable(c)), memory)
     else:
         room = state.shared_room(len(state.pool(node))) - state.shared_load[node]
         key = (memory, room)
@@ -1046,14 +1045,11 @@ def commit(host, state, req, placement):
         vcpu_cpus, extra_cpus, held = (choice if choice is not None else ([], [], []))
         pins = dict(zip(dedicated_ids, vcpu_cpus))
         for vcpu, cpu in pins.items():
-            state.taken.add(cpu)
-            state.owner[cpu] = "%s/v%d" % (name, vcpu)
+            state.hold_cpu(cpu, "%s/v%d" % (name, vcpu))
         for cpu in held:
-            state.taken.add(cpu)
-            state.owner[cpu] = "%s/held" % name
+            state.hold_cpu(cpu, "%s/held" % name)
         for cpu in extra_cpus:
-            state.taken.add(cpu)
-            state.owner[cpu] = "%s/thread" % name  # named emulator or ioN once the options are built
+            state.hold_cpu(cpu, "%s/thread" % name)  # named emulator or ioN once the options are built
         state.take_memory(node, placement.page, placement.memory[index], name)
         state.take_shared(node, len(ids) - len(dedicated_ids), name)
         cells.append({"node": node, "ids": ids, "pins": pins, "extras": extra_cpus, "held": held,
@@ -1196,6 +1192,11 @@ def choose_topology(host, req, cells):
     wanted = req["topology"] or {}
     vcpus = req["vcpus"]
     default_t = _default_threads(host, req, cells)
+    if not wanted:
+        # the default: the host siblings used, and the biggest sockets that stay inside one cell
+        for per_socket in range(vcpus - vcpus % default_t, 0, -default_t):
+            if vcpus % per_socket == 0 and _sockets_fit(req, cells, per_socket):
+                return (vcpus // per_socket, per_socket // default_t, default_t), ""
     candidates = _candidates(vcpus, wanted)
     prefs = [(key, wanted[key]) for key in ("sockets", "cores", "threads") if key in wanted]
 

@@ -486,8 +486,8 @@ def test_a_device_goes_to_one_guest_and_a_pf_takes_its_vfs():
 @pytest.mark.parametrize("host, device, message", [
     ("two-node-nic", "0000:99:00.0", "guests[g].pci_devices[0]: '0000:99:00.0' is not valid: no such PCI device on "
      "the host; known: 0000:00:17.0, 0000:17:00.0, 0000:3b:00.0, 0000:3b:02.0, 0000:3b:02.1"),
-    ("adjacent", NIC, "guests[g].pci_devices[0]: '0000:3b:00.0' is not valid: the host lists no PCI devices "
-     "(host_info's host.pci_devices, from libvirt's node devices or its nodedev_xml option)"),
+    ("adjacent", NIC, "guests[g].pci_devices[0]: '0000:3b:00.0' is not valid: the host dict lists no PCI devices "
+     "(host.pci_devices, read from libvirt's node-device XML)"),
 ])
 def test_unknown_pci_devices(host, device, message):
     hosts = dict(HOSTS, **PCI_HOSTS)

@@ -244,10 +244,10 @@ def test_spread_keeps_equal_nodes_within_one_guest_of_each_other(node_count, siz
     assert plan(host, list(reversed(guests)), strategy="spread") == result
 
 
-def _equal_host(node_count):
+def _equal_host(node_count, per_node=4):
     cpus, nodes = [], []
     for node in range(node_count):
-        ids = [node * 4 + i for i in range(4)]
+        ids = [node * per_node + i for i in range(per_node)]
         for cpu in ids:
             cpus.append({"id": cpu, "online": True, "node": node, "socket": node, "die": 0, "core": cpu,
                          "siblings": str(cpu), "l3": None, "isolated": False, "nohz_full": False})
@@ -260,3 +260,41 @@ def _equal_host(node_count):
 
 def test_parse_memory_helper():
     assert parse_memory("3 GiB") == 3 * GIB_KIB
+
+
+@st.composite
+def scattered_cells(draw):
+    """Explicit cells whose vCPUs need not be consecutive: each vCPU gets a cell label."""
+    vcpus = draw(st.integers(2, 8))
+    k = draw(st.integers(1, min(3, vcpus)))
+    labels = draw(st.lists(st.integers(0, k - 1), min_size=vcpus, max_size=vcpus))
+    assume(len(set(labels)) == k)
+    cells = [{"cpus": ",".join(str(v) for v in range(vcpus) if labels[v] == c), "memory": "1G"} for c in range(k)]
+    return vcpus, cells
+
+
+@SETTINGS
+@given(scattered_cells(), st.sampled_from(["shared", "dedicated"]), st.one_of(st.none(), topologies))
+def test_no_guest_socket_spans_two_cells_whatever_the_cell_numbering(cells_spec, policy, wanted):
+    vcpus, cells = cells_spec
+    host = _equal_host(3, per_node=8)
+    guest = {"name": "g", "vcpus": vcpus, "memory": "%dG" % len(cells), "cpu_policy": policy, "cells": cells}
+    if wanted is not None:
+        for key in ("sockets", "cores", "threads"):
+            assume(key not in wanted or "max_" + key not in wanted or wanted[key] <= wanted["max_" + key])
+        assume([1 for s in range(1, vcpus + 1) for c in range(1, vcpus + 1) for t in range(1, vcpus + 1)
+                if s * c * t == vcpus and s <= wanted.get("max_sockets", vcpus) and c <= wanted.get("max_cores", vcpus)
+                and t <= wanted.get("max_threads", vcpus)])
+        guest["topology"] = wanted
+    entry = plan(host, [guest])["plan"][0]
+    assert entry["fits"]
+    topo = entry["cpu_model"]["topology"]
+    assert topo["sockets"] * topo["cores"] * topo["threads"] == vcpus
+    cell_of = dict((v, i) for i, cell in enumerate(cells) for v in parse_cpuset(cell["cpus"]))
+    per_socket = topo["cores"] * topo["threads"]
+    spans = any(len(set(cell_of[v] for v in range(s, s + per_socket))) > 1 for s in range(0, vcpus, per_socket))
+    if wanted is None or not spans:
+        assert not spans
+    else:
+        # only a maximum can force a socket across cells, and the reason says so
+        assert entry["topology_reason"].startswith("no topology within the maxima keeps each guest socket")
