@@ -160,10 +160,12 @@ class Guest:
         # guests that differ only by name are read once (the name only ever appears in messages)
         key = json.dumps(dict((k, v) for k, v in general.items() if k != "name"), sort_keys=True, default=str)
         if key in seen and isinstance(general.get("name"), str) and general["name"]:
-            self.req = dict(seen[key], name=general["name"])
+            template, shape = seen[key]
+            self.req = dict(template, name=general["name"])
         else:
             self.req = planner.normalise_request(general, index, reader=reader)
-            seen[key] = self.req
+            shape = request_shape(self.req)
+            seen[key] = (self.req, shape)
         self.name = self.req["name"]
         where = "guests[%s]" % self.name
         self.host = raw.get("host")
@@ -173,7 +175,7 @@ class Guest:
         self.group = raw.get("anti_affinity")
         if self.group is not None and (not isinstance(self.group, str) or not self.group):
             raise option_error(where + ".anti_affinity", self.group, "expected a group name")
-        self.shape = (request_shape(self.req), _freeze(self.request.get("pci_devices")))
+        self.shape = (shape, _freeze(self.request.get("pci_devices")))
 
 
 def _freeze(value):
@@ -373,8 +375,8 @@ class Fleet:
                                                                         ", ".join(missing))
                 continue
             if index in group_hosts:
-                reasons[host_name] = "anti_affinity %s: %s already there" % (guest.group,
-                                                                            ", ".join(group_hosts[index]))
+                there = ", ".join(group_hosts[index])
+                reasons[host_name] = "anti_affinity %s: %s already there" % (guest.group, there)
                 continue
             key = (guest.shape, index) if guest.name not in self.home else (guest.name, index)
             if key not in final:

@@ -53,8 +53,8 @@ def test_the_module_returns_the_fleet_plan(tmp_path):
     for key in ("placements", "plans", "host_requirements", "unplaced", "map"):
         assert result[key] == expected[key]
     assert result["placements"] == {"hv1": ["db1", "web"], "hv2": ["db2"]}
-    assert result["unplaced"] == [{"name": "db3", "reasons": {"hv1": "anti_affinity db: db1 already there",
-                                                               "hv2": "anti_affinity db: db2 already there"}}]
+    assert result["unplaced"] == [{"name": "db3", "reasons": {
+        "hv1": "anti_affinity db: db1 already there", "hv2": "anti_affinity db: db2 already there"}}]
     # the echo of the arguments names the hosts and guests rather than repeating every host's facts
     assert result["invocation"] == {"module_args": {"hosts": ["hv1", "hv2"], "guests": ["db1", "db2", "db3", "web"],
                                                     "strategy": "spread", "reserve_hugepages": False,
