@@ -276,6 +276,7 @@ class Fleet:
                                        "the guest is in hosts[%s].existing and stays there" % self.home[guest.name])
                 guest.host = self.home[guest.name]
                 guest.per_host = True  # its recorded profile version is read on its host
+                guest.shape = guest.shape + (guest.name,)  # so its refusals are its own
         self.sessions = []
         models = {}  # equal host dicts (hosts of one kind) share one read-only host model
         for name in self.names:
@@ -311,8 +312,7 @@ class Fleet:
 
     def place_all(self):
         # planner.plan's order on every host: guests re-planned where they are first, then the canonical order
-        order = sorted(self.guests, key=lambda g: (g.name not in self.home,
-                                                   planner._order_key(g.req)))  # pylint: disable=protected-access
+        order = sorted(self.guests, key=self._order_key)
         rank_cpus = _Ranking(self.strategy, [s.free_cpus() for s in self.sessions])
         rank_memory = _Ranking(self.strategy, [s.free_memory_kib() for s in self.sessions])
         unplaced = []
@@ -336,6 +336,14 @@ class Fleet:
             rank_memory.update(placed, self.sessions[placed].free_memory_kib())
         return unplaced
 
+    def _order_key(self, guest):
+        req = guest.req
+        if guest.name in self.home:
+            # read on its host, as plan() reads it there (its recorded profile version)
+            local = self.request_on(self.index_of[guest.host], guest)
+            req = local if isinstance(local, dict) else req
+        return (guest.name not in self.home, planner._order_key(req))  # pylint: disable=protected-access
+
     def _first_fit(self, guest, candidates, extras):
         dead = self.refused.setdefault(guest.shape, {})
         group_hosts = self.members.get(guest.group, {}) if guest.group else {}
@@ -347,6 +355,8 @@ class Fleet:
             if isinstance(req, str):
                 dead[index] = req
                 continue
+            if req is not guest.req:
+                extras = _extras(req)
             if not _may_fit(session, req, extras):
                 dead[index] = None  # short of a total: the reason is worked out at the end if it is needed
                 continue

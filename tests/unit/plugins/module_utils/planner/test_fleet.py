@@ -316,3 +316,35 @@ def test_labels_are_not_looked_ahead():
     assert result["unplaced"] == [{"name": "g1", "reasons": {
         "hv-a": "on 1 node with small pages: node 0: 0 free CPUs, 1 needed (held by g0)",
         "hv-b": "the host lacks the label ssd"}}]
+
+
+def test_a_guest_that_stays_keeps_the_profile_version_it_records():
+    profiles = {"web": [{"version": 1, "description": "v1", "vcpus": 2, "memory": "1G", "cpu_policy": "dedicated"},
+                        {"version": 2, "description": "v2", "vcpus": 4, "memory": "1G", "cpu_policy": "dedicated"}]}
+    hosts = {"hv1": {"host": small_host([8]), "existing": [{"name": "w", "cpus": "0-1", "profile": "web@1"}]},
+             "hv2": {"host": small_host([8])}}
+    guests = [{"name": "w", "profile": "web"}, {"name": "n", "profile": "web"}]
+    result = plan_fleet(hosts, guests, profiles=profiles)
+    assert result["placements"] == {"hv1": ["n", "w"], "hv2": []}
+    plans = dict((p["name"], p) for p in result["plans"]["hv1"])
+    assert (plans["w"]["metadata"], plans["w"]["vcpus"]) == ({"profile": "web@1"}, {"maximum": 2, "placement": "static"})
+    assert (plans["n"]["metadata"], plans["n"]["vcpus"]) == ({"profile": "web@2"}, {"maximum": 4, "placement": "static"})
+    assert result["plans"]["hv1"] == plan(hosts["hv1"]["host"], guests, existing=hosts["hv1"]["existing"],
+                                          profiles=profiles)["plan"]
+
+
+def test_pci_devices_are_looked_up_on_each_host():
+    nic = build_host(fakehost.load_capabilities("two-node-nic"), nodedev_xml=fakehost.load_nodedevs("two-node-nic"))
+    hosts = {"hv-nic": {"host": nic}, "hv-plain": {"host": small_host([8])}}
+    address = sorted(d["address"] for d in nic["pci_devices"] if d.get("numa_node") == 1)[0]
+    assert address == "0000:3b:00.0"
+    guests = [dedicated("nfv", 2, pci_devices=[address], pci_numa_policy="required"),
+              dedicated("nfv2", 2, pci_devices=[address])]
+    result = plan_fleet(hosts, guests)
+    assert result["placements"] == {"hv-nic": ["nfv"], "hv-plain": []}
+    assert result["plans"]["hv-nic"][0]["host_nodes"] == [1]
+    # the host without the device refuses with numa_plan's own message
+    assert result["unplaced"] == [{"name": "nfv2", "reasons": {
+        "hv-nic": "PCI device 0000:3b:00.0 is given to nfv",
+        "hv-plain": "guests[nfv2].pci_devices[0]: '0000:3b:00.0' is not valid: the host dict lists no PCI devices "
+                    "(host.pci_devices, read from libvirt's node-device XML)"}}]
