@@ -121,5 +121,6 @@ def main():
                          % (host_count, guest_count, len(GUEST_KINDS), planner_wall, planner_cpu, module_wall,
                             module_cpu, placed, len(result["unplaced"]), os.getloadavg()[0]))
 
+
 if __name__ == "__main__":
     main()
