@@ -66,8 +66,8 @@ def _run(inventory, extra_vars):
     try:
         return proc.returncode, json.loads(proc.stdout)
     except ValueError:
-        raise AssertionError("ansible-playbook printed no JSON (rc %d):\n%s\n%s" % (proc.returncode, proc.stdout,
-                                                                                   proc.stderr))
+        raise AssertionError("ansible-playbook printed no JSON (rc %d):\n%s\n%s"
+                             % (proc.returncode, proc.stdout, proc.stderr))
 
 
 def _task(data, play, name):
