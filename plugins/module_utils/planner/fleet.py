@@ -3,12 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fleet placement: choose the host of each guest across an inventory (the fleet_plan module).
 
-There is no second planner here. Each host is a ``HostSession``: numa_plan's own host model and
-plan state, with the host's existing guests accounted for exactly as ``planner.plan`` does it.
-A guest is tried on a host with ``planner.place_guest`` (nothing taken) and kept with
-``planner.commit``; the options, host requirements and per-host map at the end come from the
-same functions ``planner.plan`` uses. Guests are taken in ``plan``'s canonical order, so each
-host's share is placed exactly as ``numa_plan`` would place it (a unit test holds it to that).
+There is no second planner here. Each host is a ``HostSession``: numa_plan's own ``HostPlanner``
+(the host model and plan state, with the host's existing guests accounted for as ``planner.plan``
+does it). A guest is tried on a host with ``HostPlanner.try_place`` (nothing taken) and kept with
+``HostPlanner.place``; the options, host requirements and per-host map at the end are
+``HostPlanner.result``. Guests are taken in ``plan``'s canonical order, so each host's share is
+placed exactly as ``numa_plan`` would place it (a unit test holds it to that).
 
 Choosing the host is a greedy, deterministic scan. The guest's main resource is free dedicated
 CPUs when it has dedicated vCPUs or isolated threads, otherwise free ordinary memory; ``pack``
@@ -39,59 +39,50 @@ STRATEGIES = planner.STRATEGIES
 
 
 class HostSession(planner.HostPlanner):
-    """One host's plan in progress: numa_plan's HostPlanner, with the placement split in two.
+    """One host's plan in progress: numa_plan's HostPlanner, with its free figures kept between placements.
 
-    ``try_place`` asks whether a request fits next to what the host holds now and takes nothing;
-    ``accept`` takes what ``try_place`` found. Placing requests this way in ``order``'s order and
-    calling ``result`` gives exactly what ``planner.plan`` returns for the same host and requests.
+    ``try_place`` (HostPlanner's) asks whether a request fits next to what the host holds now and takes
+    nothing; ``accept`` places what it found. Placing requests this way in ``order``'s order and calling
+    ``result`` gives exactly what ``planner.plan`` returns for the same host and requests.
     """
 
     def __init__(self, *args, **kwargs):
         planner.HostPlanner.__init__(self, *args, **kwargs)
-        self._figures = {}  # free figures, until the next accept
-
-    def try_place(self, req):
-        """(placement, None) when ``req`` fits, else (None, every shortage); changes nothing."""
-        return planner.place_guest(self.model, self.state, req, self.strategy)
+        self._free = None  # HostPlanner.free(), until the next placement
+        self._rooms = {}  # page size -> pages the host could still give
 
     def accept(self, req, placement):
-        """Take the placement's CPUs and memory for ``req`` (a placement ``try_place`` just returned)."""
-        cells = planner.commit(self.model, self.state, req, placement)
-        for cell in cells:
-            cell["page"] = placement.page
-        self.placed[req["name"]] = (req, placement, cells)
-        self._figures = {}
+        """Place ``req`` as ``try_place`` just found it."""
+        self.place(req, tried=(placement, None))
+        self._free = None
+        self._rooms = {}
 
-    def refuse(self, name, reason):
+    def refuse(self, req, reason):
         """Record a guest re-planned here that no longer fits, as ``place`` records it."""
-        self.placed[name] = {"name": name, "fits": False, "reason": reason, "host_nodes": []}
+        self.place(req, tried=(None, reason))
+
+    def _figures(self):
+        if self._free is None:
+            self._free = self.free()
+        return self._free
 
     def free_cpus(self):
         """CPUs a dedicated vCPU or isolated thread could still take."""
-        if "cpus" not in self._figures:
-            usable = self.state.usable
-            self._figures["cpus"] = sum(1 for c in self.model.online if usable(c))
-        return self._figures["cpus"]
+        return self._figures()["cpus"]
 
     def free_memory_kib(self):
-        """Ordinary (small-page) memory left, summed over nodes."""
-        if "memory" not in self._figures:
-            self._figures["memory"] = sum(self.state.small_free(n) for n in self.model.nodes)
-        return self._figures["memory"]
+        """Ordinary (small-page) memory guests could still take, summed over nodes (ram_ratio applied)."""
+        return self._figures()["memory_kib"]
 
     def shared_room(self):
         """Shared vCPUs the host could still run, summed over nodes (shared CPUs x cpu_ratio, less those in use)."""
-        if "shared" not in self._figures:
-            state = self.state
-            self._figures["shared"] = sum(max(state.shared_room(len(state.pool(n))) - state.shared_load[n], 0)
-                                          for n in self.model.nodes)
-        return self._figures["shared"]
+        return self._figures()["shared_vcpus"]
 
     def page_room(self, size):
         """Pages of ``size`` KiB the host could still give (free pool, plus memory with reserve_hugepages)."""
-        if size not in self._figures:
-            self._figures[size] = sum(self.state.page_room(n, size) for n in self.model.nodes)
-        return self._figures[size]
+        if size not in self._rooms:
+            self._rooms[size] = sum(self.state.page_room(n, size) for n in self.model.nodes)
+        return self._rooms[size]
 
     def node_rows(self):
         """Per node: free and held CPUs, shared vCPUs and their room, free memory, pages (used, total) per size."""
@@ -414,7 +405,9 @@ def plan_fleet(hosts, guests, strategy="pack", reserve_hugepages=False, profiles
         reasons = fleet.reasons(guest, final)
         if guest.name in fleet.home:
             # as numa_plan reports a re-planned guest that no longer fits
-            fleet.sessions[fleet.index_of[guest.host]].refuse(guest.name, reasons[guest.host])
+            index = fleet.index_of[guest.host]
+            local = fleet.request_on(index, guest)
+            fleet.sessions[index].refuse(local if isinstance(local, dict) else guest.req, reasons[guest.host])
         unplaced_out.append({"name": guest.name, "reasons": reasons})
     names = fleet.names
     placements = dict((name, []) for name in names)
