@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", ".build", "collections"))
 import fakehost  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.virtuned.libvirt.plugins.module_utils.host.topology import build_host  # noqa: E402
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.fleet import plan_fleet  # noqa: E402
+from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import plan  # noqa: E402
 
 GIB_KIB = 1024 * 1024
 
@@ -113,13 +114,20 @@ def main():
         hosts, guests = fleet(host_count, guest_count)
         result, planner_wall, planner_cpu = _timed(lambda: plan_fleet(hosts, guests))
         placed = sum(len(v) for v in result["placements"].values())
+        # the same shares planned host by host with numa_plan's plan(): what choosing the hosts adds
+        by_name = dict((g["name"], dict((k, v) for k, v in g.items() if k not in ("labels", "anti_affinity")))
+                       for g in guests)
+        _ignored, alone_wall, alone_cpu = _timed(lambda: [
+            plan(entry["host"], [by_name[n] for n in result["placements"][name]],
+                 reserved_cpus=entry.get("reserved_cpus")) for name, entry in hosts.items()])
         module, module_wall, module_cpu = _timed(lambda: run_module({"hosts": hosts, "guests": guests}))
         assert module["placements"] == result["placements"], "the module and the planner disagree"
         sys.stdout.write("bench_fleet: %d hosts (6 kinds: 1/2/4 nodes, SMT and not) x %d guests (%d kinds): "
                          "planner %.2f s (CPU %.2f s), module %.2f s (CPU %.2f s); %d placed, %d unplaced; "
-                         "load average %.1f\n"
+                         "the same shares through numa_plan host by host %.2f s (CPU %.2f s); load average %.1f\n"
                          % (host_count, guest_count, len(GUEST_KINDS), planner_wall, planner_cpu, module_wall,
-                            module_cpu, placed, len(result["unplaced"]), os.getloadavg()[0]))
+                            module_cpu, placed, len(result["unplaced"]), alone_wall, alone_cpu,
+                            os.getloadavg()[0]))
 
 
 if __name__ == "__main__":
