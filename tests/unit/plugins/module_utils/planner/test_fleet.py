@@ -348,3 +348,21 @@ def test_pci_devices_are_looked_up_on_each_host():
         "hv-nic": "PCI device 0000:3b:00.0 is given to nfv",
         "hv-plain": "guests[nfv2].pci_devices[0]: '0000:3b:00.0' is not valid: the host dict lists no PCI devices "
                     "(host.pci_devices, read from libvirt's node-device XML)"}}]
+
+
+def test_shared_vcpus_count_against_each_hosts_cpu_ratio():
+    hosts = {"hv-1": {"host": small_host([2]), "allocation": {"cpu_ratio": 1.0}},
+             "hv-4": {"host": small_host([2]), "allocation": {"cpu_ratio": 4}}}
+    guests = [{"name": "s%02d" % i, "vcpus": 1, "memory": "256M"} for i in range(11)]
+    result = plan_fleet(hosts, guests)
+    assert result["placements"] == {"hv-1": ["s00", "s01"],
+                                    "hv-4": ["s02", "s03", "s04", "s05", "s06", "s07", "s08", "s09"]}
+    assert result["unplaced"] == [{"name": "s10", "reasons": {
+        "hv-1": "on 1 node with small pages: node 0: room for 0 more shared vCPUs (2 shared CPUs x cpu_ratio 1, "
+                "2 in use), 1 needed (held by s00, s01)",
+        "hv-4": "on 1 node with small pages: node 0: room for 0 more shared vCPUs (2 shared CPUs x cpu_ratio 4, "
+                "8 in use), 1 needed (held by s02, s03, s04, s05, s06 and 3 more)"}}]
+    assert result["map"] == (
+        "host  guests  per node (pages: needed/in pool)\n"
+        "hv-1       2  n0 cpus 2 free 0 held, shared vcpus 2/2, mem 7680MiB free\n"
+        "hv-4       8  n0 cpus 2 free 0 held, shared vcpus 8/8, mem 6GiB free\n")
