@@ -50,7 +50,8 @@ options:
         and also the keys below.
       - C(host), an inventory name of O(hosts); the guest must go there.
       - C(labels), a list of strings; only hosts whose C(labels) include all of them.
-      - C(anti_affinity), a group name; no two guests of the group on one host.
+      - C(anti_affinity), a group name; no two guests of the group on one host. Only guests of this list
+        count; list a group's running members here too (they stay on their hosts).
       - C(pci_devices) are looked up on each host (addresses or node-device names); a host that lacks them
         refuses the guest with numa_plan's message.
       - A request's own C(strategy) (or its profile's) applies within its host, as in numa_plan; across hosts
