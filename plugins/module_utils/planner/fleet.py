@@ -169,6 +169,17 @@ class Guest:
         self.shape = (shape, _freeze(self.request.get("pci_devices")))
 
 
+def _shared_model(models, host):
+    """The host model of ``host``, one per distinct host dict (a model is never changed once built)."""
+    try:
+        key = json.dumps(host, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return planner.HostModel(host)
+    if key not in models:
+        models[key] = planner.HostModel(host)
+    return models[key]
+
+
 def _freeze(value):
     """A hashable copy of a normalised request's value (dicts, lists and sets inside)."""
     if isinstance(value, dict):
@@ -273,11 +284,9 @@ class Fleet:
         for name in self.names:
             entry = hosts[name]
             try:
-                key = json.dumps(entry["host"], sort_keys=True, default=str)
-                if key not in models:
-                    models[key] = planner.HostModel(entry["host"])
+                model = _shared_model(models, entry["host"])
                 self.sessions.append(HostSession(
-                    models[key], existing=entry.get("existing"), reserved_cpus=entry.get("reserved_cpus"),
+                    model, existing=entry.get("existing"), reserved_cpus=entry.get("reserved_cpus"),
                     strategy=strategy, reserve_hugepages=reserve_hugepages, allocation=entry.get("allocation"),
                     dedicated_cpus=entry.get("dedicated_cpus"), shared_cpus=entry.get("shared_cpus"),
                     reserved_hugepages=entry.get("reserved_hugepages"), profiles=profiles,
