@@ -31,7 +31,7 @@ step() {  # step NAME COMMAND...: run a check, count it
 
 # pytest counts its own tests; its summary line is read by CI too.
 echo "=== pytest (unit and integration, real guests on qemu:///system)"
-"$venv/python" -m pytest -q -p no:randomly tests/unit tests/integration 2>&1 | tee "$root/.build/pytest.log"
+"$venv/python" -m pytest -q -p no:randomly tests/unit tests/integration tests/packaging 2>&1 | tee "$root/.build/pytest.log"
 pytest_rc=${PIPESTATUS[0]}
 summary=$(tail -n 1 "$root/.build/pytest.log")
 py_passed=$(grep -Eo '[0-9]+ passed' <<<"$summary" | grep -Eo '[0-9]+' || echo 0)
@@ -54,8 +54,12 @@ docs_render() {
 }
 step "ansible-doc renders every module" docs_render
 step "docs/reference matches the modules' documentation" bash docs/build.sh --check
+step "playbooks in docs and README are valid" "$venv/python" docs/check_examples.py
 step "ansible-lint (production profile)" "$venv/ansible-lint" --profile production --offline -q
 step "ansible-test sanity (no ignores)" bash tests/sanity.sh
+step "ansible-test units (the unit tests as ansible-test runs them)" bash tests/ansible-test.sh units --local --python 3.11
+step "ansible-test integration (tests/integration/targets, real guests)" \
+  bash tests/ansible-test.sh integration --local --allow-destructive
 # The molecule scenarios change this host (hugepage pools, qemu.conf, a libvirtd restart) and undo it:
 # they run on a test bed (tests/testbed/setup-host.sh marked it), in CI, or when asked for.
 if grep -q '^# virtuned test bed' /etc/libvirt/qemu.conf 2>/dev/null || [ "${CI:-}" = true ] \

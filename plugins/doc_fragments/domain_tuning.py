@@ -46,7 +46,16 @@ options:
     description:
       - When the guest is running, also apply the change to it wherever libvirt can.
       - The persistent definition is always updated. What cannot change live is reported
-        through RV(restart_required) and RV(pending_restart).
+        through RV(restart_required), RV(pending_restart) and RV(pending_reasons).
+      - What is known not to work on a running guest (unplugging vCPUs plugged at boot, or vCPUs of
+        a CPU model QEMU cannot unplug) is not tried; it waits for the next boot in check mode and
+        in a real run alike.
+      - After the live calls the running guest is read back; a change it has not completed (a DIMM
+        it keeps, a balloon target it does not follow) is listed in RV(live_pending) with a warning,
+        and is not asked again while the definition already holds it.
+      - When the definition was written and a live call then fails, the task fails with
+        C(changed=true), RV(live_changes) (what was applied live) and RV(pending_restart) (what waits).
+        When libvirt refuses the definition itself, nothing was changed (C(changed=false)).
     type: bool
     default: true
   backup:
@@ -59,6 +68,15 @@ options:
     description:
       - Directory for O(backup) files.
       - Defaults to V(/var/lib/virtuned-libvirt/backups) for root, else V(~/.cache/virtuned-libvirt/backups).
+    type: path
+  dest:
+    description:
+      - With O(xml), also write the complete resulting domain XML to this file, secrets (graphics
+        passwords) kept, so that it can be defined as it is. The file is created with mode 0600
+        (an existing file is set to 0600 too) and rewritten only when its content differs, which
+        counts as a change.
+      - The returned RV(xml) stays masked.
+      - Only valid with O(xml).
     type: path
 notes:
   - Check mode runs the same code as a real run and skips only the define and the live calls,

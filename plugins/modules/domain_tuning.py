@@ -112,10 +112,27 @@ restart_required:
   returned: always
   type: bool
 pending_restart:
-  description: The options (C(area.option)) whose new values wait for the next boot.
+  description:
+    - The options (C(area.option), nothing else) whose new values wait for the next boot of the running guest.
+    - Why, when the module knows, is in RV(pending_reasons).
   returned: when RV(restart_required) is true
   type: list
   elements: str
+  sample: ["vcpus.maximum", "cputune.vcpusched"]
+pending_reasons:
+  description: Why an option of RV(pending_restart) or RV(live_pending) waits, by C(area.option).
+  returned: when a reason is known
+  type: dict
+  sample: {"vcpus.maximum": "the maximum number of vCPUs changes at the next boot"}
+live_pending:
+  description:
+    - The options (C(area.option)) asked of the running guest that it has not completed, read back after
+      the live calls (a DIMM it has not released, a balloon target it has not followed). A warning says so.
+    - They are not asked again while the persistent definition already holds them.
+  returned: when the guest has not completed a live change
+  type: list
+  elements: str
+  sample: ["memory_devices.dimms"]
 backup_file:
   description: Path of the backup of the previous persistent XML.
   returned: when O(backup=true) and something changed
@@ -123,6 +140,10 @@ backup_file:
 xml:
   description: The resulting domain XML.
   returned: when O(xml) is given
+  type: str
+dest:
+  description: The file the complete resulting XML (secrets kept, mode 0600) was written to.
+  returned: when O(dest) is given
   type: str
 '''
 

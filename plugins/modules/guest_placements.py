@@ -97,15 +97,15 @@ existing:
     - {name: db1, cpus: "2-3", memory: [{node: 0, size: "2 GiB", page_size: "2M"}], active: true}
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_module import GuardedModule
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import read_placements
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import default_uri, uri_secrets
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(uri=dict(type="str")), supports_check_mode=True)
+    module = GuardedModule(argument_spec=dict(uri=dict(type="str")), supports_check_mode=True)
     uri = module.params["uri"] or default_uri()
     for secret in uri_secrets(uri):
         module.no_log_values.add(secret)

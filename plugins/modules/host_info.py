@@ -208,15 +208,15 @@ host:
           elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_module import GuardedModule
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.host.facts import read_host
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import default_uri, uri_secrets
 
 
 def main():
-    module = AnsibleModule(
+    module = GuardedModule(
         argument_spec=dict(
             uri=dict(type="str"),
             capabilities_xml=dict(type="str"),

@@ -155,14 +155,14 @@ default_size_kib:
   sample: 2048
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_module import GuardedModule
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.host.hugepage_pools import converge_pools, describe_short
 
 
 def main():
-    module = AnsibleModule(
+    module = GuardedModule(
         argument_spec=dict(
             pages=dict(type="list", elements="dict", default=[], options=dict(
                 size=dict(type="raw", required=True),

@@ -132,15 +132,15 @@ commands:
   sample: [[update-grub]]
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_module import GuardedModule
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.host.boot_loaders import (
     BOOTLOADERS, converge_kernel_args)
 
 
 def main():
-    module = AnsibleModule(
+    module = GuardedModule(
         argument_spec=dict(
             name=dict(type="str", required=True),
             args=dict(type="list", elements="str", default=[]),

@@ -441,8 +441,8 @@ map:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_module import GuardedModule
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import read_placements
 from ansible_collections.virtuned.libvirt.plugins.module_utils.host.facts import read_host
@@ -489,7 +489,7 @@ RESERVED_PAGES_SPEC = dict(node=dict(type="int", required=True), size=dict(type=
 
 
 def main():
-    module = AnsibleModule(
+    module = GuardedModule(
         argument_spec=dict(
             host=dict(type="dict"),
             uri=dict(type="str"),

@@ -145,8 +145,8 @@ guest:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_module import GuardedModule
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge, default_uri, uri_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.report import (
@@ -156,7 +156,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml
 
 
 def main():
-    module = AnsibleModule(
+    module = GuardedModule(
         argument_spec={
             "name": {"type": "str"},
             "uuid": {"type": "str"},

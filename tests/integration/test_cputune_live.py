@@ -75,7 +75,8 @@ def test_live_false_updates_only_the_definition(guests):
     dom = guests(NAME + "-cfg", vcpus=2)
     result = run_module("cputune", {"uri": "qemu:///system", "name": NAME + "-cfg", "emulatorpin": "1", "live": False})
     assert (result["changed"], result["live_changes"], result["restart_required"]) == (True, [], True)
-    assert result["pending_restart"] == ["pin the emulator to 1"]
+    assert result["pending_restart"] == ["cputune.emulatorpin"]
+    assert result["pending_reasons"] == {"cputune.emulatorpin": "live is false: pin the emulator to 1"}
     assert dom.emulatorPinInfo(LIVE) == (True, True)
     assert persistent(dom) == {"emulatorpin": "1"}
 

@@ -71,8 +71,9 @@ def test_iothreads_live(guests, disk_image):
     # the disk moves to a new iothread at the next boot
     result = iothreads(count=2, disks=[{"target": "vda", "iothread": 2}])
     assert (result["changed"], result["live_changes"], result["restart_required"]) == (True, ["add iothread 2"], True)
-    assert result["pending_restart"] == ["iothreads.disks (moving a disk to another iothread takes effect at the "
-                                         "next boot)"]
+    assert result["pending_restart"] == ["iothreads.disks"]
+    assert result["pending_reasons"] == {"iothreads.disks": "moving a disk to another iothread takes effect at the "
+                                                            "next boot"}
     again = iothreads(count=2, disks=[{"target": "vda", "iothread": 2}])
     assert (again["changed"], again["restart_required"]) == (False, True)
     dom.destroy()

@@ -67,9 +67,9 @@ def test_guest_started_without_max_memory_waits_for_a_restart(guests):
                                            "max_memory": {"size": "1G", "slots": 4},
                                            "dimms": [{"size": "128M", "node": 1}]})
     assert (result["changed"], result["live_changes"], result["restart_required"]) == (True, [], True)
-    assert result["pending_restart"] == [
-        "memory_devices.max_memory",
-        "memory_devices.dimms (the running guest has no max_memory; hot-plug works after its next boot)"]
+    assert result["pending_restart"] == ["memory_devices.max_memory", "memory_devices.dimms"]
+    assert result["pending_reasons"] == {
+        "memory_devices.dimms": "the running guest has no max_memory; hot-plug works after its next boot"}
     assert "dimms" not in live(dom)
     dom.destroy()
     dom.create()

@@ -35,7 +35,8 @@ def test_numa_playbook_live_and_persistent(guests):
     assert placed["diff"]["after"] == '<numatune>\n  <memory mode="strict" nodeset="0"/>\n</numatune>\n'
     cells = tasks["Give the guest two NUMA cells"]
     assert (cells["live_changes"], cells["restart_required"]) == ([], True)
-    assert cells["pending_restart"] == ["numa.numatune (memnodes of a running guest cannot change)", "numa.cells"]
+    assert cells["pending_restart"] == ["numa.numatune", "numa.cells"]
+    assert cells["pending_reasons"] == {"numa.numatune": "memnodes of a running guest cannot change"}
     params = dom.numaParameters(LIVE)
     assert (params["numa_mode"], params["numa_nodeset"]) == (libvirt.VIR_DOMAIN_NUMATUNE_MEM_STRICT, "0")
     expected = {"numatune": {"memory": {"mode": "strict", "nodeset": "0"},

@@ -57,9 +57,10 @@ def test_raising_maximum_waits_for_a_restart(guests):
     result = vcpus(NAME + "-max", maximum=4, current=3)
     assert result["changed"] is True
     assert result["restart_required"] is True
-    assert result["pending_restart"] == [
-        "vcpus.maximum (the maximum number of vCPUs changes at the next boot)",
-        "vcpus.current (3 vCPUs need the new maximum, which applies at the next boot)"]
+    assert result["pending_restart"] == ["vcpus.maximum", "vcpus.current"]
+    assert result["pending_reasons"] == {
+        "vcpus.maximum": "the maximum number of vCPUs changes at the next boot",
+        "vcpus.current": "3 vCPUs need the new maximum, which applies at the next boot"}
     assert dom.vcpusFlags(LIVE | MAXIMUM) == 2
     assert dom.vcpusFlags(CONFIG | MAXIMUM) == 4 and dom.vcpusFlags(CONFIG) == 3
     again = vcpus(NAME + "-max", maximum=4, current=3)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -114,5 +115,50 @@ def test_installed_collection_works(tarball, tmp_path):
           - "'<emulatorpin cpuset=\\"0-1\\"/>' in tuned.xml"
 """)
     run = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)],
-                         capture_output=True, text=True, env=env, cwd=str(tmp_path))
+                         capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def builder():
+    """ansible-builder next to this Python, else on PATH; the test is skipped without it."""
+    local = os.path.join(BIN, "ansible-builder")
+    found = local if os.path.exists(local) else shutil.which("ansible-builder")
+    if not found:
+        pytest.skip("ansible-builder is not installed")
+    return found
+
+
+def test_execution_environment_dependencies(tarball, tmp_path):
+    tool = builder()
+    dest = tmp_path / "collections"
+    config = tmp_path / "ansible.cfg"
+    config.write_text("[defaults]\n")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest), ANSIBLE_CONFIG=str(config))
+    subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "-p", str(dest), str(tarball)],
+                   check=True, capture_output=True, text=True, env=env, cwd=str(tmp_path))
+    found = subprocess.run([tool, "introspect", "--sanitize", str(dest)], check=True, capture_output=True, text=True)
+    data = yaml.safe_load(found.stdout)
+    with open(os.path.join(ROOT, "requirements.txt")) as handle:
+        python = [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+    with open(os.path.join(ROOT, "bindep.txt")) as handle:
+        system = [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+    assert data["python"] == ["%s  # from collection virtuned.libvirt" % line for line in python]
+    assert data["system"] == ["%s  # from collection virtuned.libvirt" % line for line in system]
+    assert [line.split()[0].split(">=")[0] for line in python] == ["lxml", "libvirt-python"]
+    # the build context (no container engine is needed to write it)
+    definition = tmp_path / "execution-environment.yml"
+    definition.write_text(yaml.safe_dump({
+        "version": 3,
+        "images": {"base_image": {"name": "registry.fedoraproject.org/fedora:41"}},
+        "dependencies": {
+            "python_interpreter": {"package_system": "python3", "python_path": "/usr/bin/python3"},
+            "ansible_core": {"package_pip": "ansible-core>=2.19,<2.20"},
+            "ansible_runner": {"package_pip": "ansible-runner"},
+            "galaxy": {"collections": [{"name": "virtuned.libvirt", "version": ">=1.0.0"}]},
+        },
+    }))
+    subprocess.run([tool, "create", "-f", str(definition), "-c", str(tmp_path / "context")],
+                   check=True, capture_output=True, text=True, cwd=str(tmp_path))
+    with open(tmp_path / "context" / "_build" / "requirements.yml") as handle:
+        assert yaml.safe_load(handle) == {"collections": [{"name": "virtuned.libvirt", "version": ">=1.0.0"}]}
+    assert (tmp_path / "context" / "_build" / "scripts" / "introspect.py").is_file()

@@ -22,7 +22,9 @@ if __name__.startswith("ansible_collections."):
     from ansible_collections.virtuned.libvirt.tests import conftest as shared_conftest
 
     sys.modules.setdefault("conftest", shared_conftest)
-    for path in (HERE, os.path.join(HERE, "plugins", "modules")):
+    # every test folder: tests import helpers of a sibling test module by plain name (test_apply)
+    folders = [HERE] + sorted(top for top, _dirs, _files in os.walk(os.path.join(HERE, "plugins")))
+    for path in folders:
         if path not in sys.path:
             sys.path.append(path)
 

@@ -9,7 +9,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset imp
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge import live_ops
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_cpus import vcpu_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.rules import vcpu_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
     Attr, AttrSize, CpuSet, Enum, Group, Int, Items, Text,
 )
@@ -214,6 +214,23 @@ def _check_tune_contents(target, ctx):
 
 # --------------------------------------------------------------------------- live
 
+def live_view(live_root, view):
+    """The running guest as libvirt reports it, in the definition's terms: a pin to every host CPU (or
+    to <vcpu cpuset>, where libvirt's unpinning goes) is no pin, and a quota or period of -1 is none."""
+    live, defined = view.read_area(live_root), view.read_area(view.root)
+    unpinned = {cpus for cpus in (format_cpuset(view.host_cpus) if view.host_cpus else None,
+                                  vcpu_cpuset(view.root)) if cpus}
+    for option, key in (("vcpupin", "vcpu"), ("iothreadpin", "iothread")):
+        wanted = {pin[key] for pin in defined[option] or []}
+        live[option] = [pin for pin in live[option] or [] if pin[key] in wanted or pin["cpuset"] not in unpinned]
+    if defined["emulatorpin"] is None and live["emulatorpin"] in unpinned:
+        live["emulatorpin"] = None
+    for option in SCHEDULER_PARAMS:
+        if option.endswith(("quota", "period")) and live[option] == -1 and defined[option] is None:
+            live[option] = None
+    return live
+
+
 def _pins(values, view, option, key, method, noun):
     before = {pin[key]: pin["cpuset"] for pin in values.live[option] or []}
     after = {pin[key]: pin["cpuset"] for pin in values.target[option] or []}
@@ -256,5 +273,5 @@ def _live_scheduler(option):
 LIVE = {"vcpupin": live_vcpupin, "emulatorpin": live_emulatorpin, "iothreadpin": live_iothreadpin}
 LIVE.update({option: _live_scheduler(option) for option in SCHEDULER_PARAMS})
 
-AREA = Area("cputune", FIELDS, diff_paths=["cputune"], validate=validate, live=LIVE,
+AREA = Area("cputune", FIELDS, diff_paths=["cputune"], validate=validate, live=LIVE, live_view=live_view,
             description="CPU tuning: <cputune>")

@@ -18,11 +18,16 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memo
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge import live_ops
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, LivePending, NotLive
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import Attr, Group, Int, Items, Size, Text
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import (
     ensure_path, etree, find_path, insert_child, to_string,
 )
+
+
+# QEMU refuses to hot-plug a DIMM whose size is not a multiple of this (x86-64: "backend memory size
+# must be multiple of 0x200000")
+DIMM_ALIGNMENT = 2 * 1024 * 1024
 
 
 class TotalMemory(Size):
@@ -72,6 +77,11 @@ class Dimms(Items):
 
     def merge(self, current, desired):
         return current if desired is None else adopt_slots(current, desired)
+
+    def holds(self, held, wanted):
+        """A DIMM asked for without a slot is held in the slot libvirt gave it."""
+        held, wanted = held or [], wanted or []
+        return len(held) == len(wanted) and len(match_dimms(held, wanted)) == len(wanted)
 
     def delete(self, current, given):
         left = list(current or [])
@@ -304,9 +314,18 @@ def live_memory(values, view):
     raise NotLive("the memory of a running guest changes live only by hot-plugging DIMMs")
 
 
+def _asked_before(values, view, option):
+    """True when the definition held this option before the task: what the guest still lacks was asked
+    of it by an earlier run, and asking again would change nothing (a guest that does not cooperate)."""
+    field = view.area.by_name[option]
+    return field.comparable(values.current[option]) == field.comparable(values.target[option])
+
+
 def live_current_memory(values, view):
     target = values.target
     kib = (target["current_memory"] if target["current_memory"] is not None else target["memory"]) // 1024
+    if _asked_before(values, view, "current_memory") and _asked_before(values, view, "memory"):
+        return [LivePending("the guest has not followed the balloon target of %d KiB (no balloon driver?)" % kib)]
     return [LiveOp(live_ops.SET_MEMORY, (kib,), "set the balloon target to %d KiB" % kib)]
 
 
@@ -325,13 +344,19 @@ def live_dimms(values, view):
             raise NotLive("the running guest has no NUMA cells; hot-plug works after its next boot")
         if live_root.find("features/acpi") is None:
             raise NotLive("the running guest has no ACPI (<features><acpi/>), which QEMU needs for memory hot-plug")
+        odd = [format_size(target[index]["size"]) for index in new if target[index]["size"] % DIMM_ALIGNMENT]
+        if odd:
+            raise NotLive("QEMU hot-plugs only DIMMs whose size is a multiple of %s, not %s"
+                          % (format_size(DIMM_ALIGNMENT), ", ".join(odd)))
     ops = []
     elems = dimm_elements(live_root) if live_root is not None else []
     for index in gone:
         item = live[index]
-        ops.append(LiveOp(live_ops.DETACH_DEVICE, (to_string(elems[index]),),
-                          "detach the %s DIMM of node %s (slot %s)" % (format_size(item["size"]), item.get("node"),
-                                                                       item.get("slot"))))
+        text = "the %s DIMM of node %s (slot %s)" % (format_size(item["size"]), item.get("node"), item.get("slot"))
+        if _asked_before(values, view, "dimms"):
+            ops.append(LivePending("the guest has not released %s" % text))
+            continue
+        ops.append(LiveOp(live_ops.DETACH_DEVICE, (to_string(elems[index]),), "detach " + text))
     for index in new:
         item = target[index]
         ops.append(LiveOp(live_ops.ATTACH_DEVICE, (to_string(dimm_element(item)),),

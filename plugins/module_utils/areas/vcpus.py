@@ -21,6 +21,11 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields imp
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import guest_cells
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import MAX_VCPUS
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.rules import cpu_model_name
+
+# CPU models whose vCPUs QEMU here refuses to unplug from a running guest (QEMU 7.2: "acpi: device
+# unplug request for not supported device type: kvm64-x86_64-cpu"); known before trying.
+NO_VCPU_UNPLUG_MODELS = ("kvm64",)
 
 
 # libvirt's VIR_DOMAIN_CPUMASK_LEN (engine/limits.py): refused before any per-vCPU work is done
@@ -245,12 +250,29 @@ def live_maximum(values, view):
 def live_current(values, view):
     target, live = values.target, values.live
     if target["vcpus"]:
-        return []  # the per-vCPU handler enables and disables exact ids
+        return live_vcpus(values, view)  # the per-vCPU list names the exact ids to enable and disable
     live_max = live["maximum"] if isinstance(live["maximum"], int) else 0
     count = target["current"] if target["current"] is not None else target["maximum"]
     if count > live_max:
         raise NotLive("%d vCPUs need the new maximum, which applies at the next boot" % count)
+    online = sorted(_online(live))
+    leaving = online[count:]  # libvirt's setvcpus removes the highest ids
+    if leaving:
+        _check_unplug(leaving, live, view)
     return [LiveOp(live_ops.SET_VCPUS, (count,), "set the number of vCPUs to %d" % count)]
+
+
+def _check_unplug(ids, live, view):
+    """Refuse, before trying, an unplug that the running guest cannot do."""
+    live_hot = {item["id"]: item.get("hotpluggable") for item in live["vcpus"] or []}
+    fixed = [i for i in ids if live_hot.get(i) is not True]  # no live list: all were plugged at boot
+    if fixed:
+        raise NotLive("vCPUs %s were plugged at boot and cannot be unplugged from the running guest"
+                      % format_cpuset(fixed))
+    model = cpu_model_name(view.live_root) if view.live_root is not None else None
+    if model in NO_VCPU_UNPLUG_MODELS:
+        raise NotLive("QEMU cannot unplug vCPUs %s of CPU model %s from the running guest"
+                      % (format_cpuset(ids), model))
 
 
 def live_vcpus(values, view):
@@ -265,20 +287,15 @@ def live_vcpus(values, view):
     beyond = [i for i in plugs if i >= live_max]
     if beyond:
         raise NotLive("vCPUs %s need the new maximum, which applies at the next boot" % format_cpuset(beyond))
+    if unplugs:
+        _check_unplug(unplugs, live, view)
     live_hot = {item["id"]: item.get("hotpluggable") for item in live["vcpus"] or []}
-    fixed = [i for i in unplugs if live_hot.get(i) is not True]  # no live list: all were plugged at boot
-    if fixed:
-        raise NotLive("vCPUs %s were plugged at boot and cannot be unplugged from the running guest"
-                      % format_cpuset(fixed))
     # Only a vCPU that must become unpluggable waits for a boot; one plugged live is
     # hotpluggable until then and a boot vCPU afterwards, which changes nothing for the guest.
     changed_hot = [item["id"] for item in target if item["hotpluggable"] and live_hot.get(item["id"]) is False]
-    ops = []
-    if unplugs:
-        ops.append(LiveOp(live_ops.SET_VCPU, (format_cpuset(unplugs), False),
-                          "disable vCPUs %s" % format_cpuset(unplugs)))
-    if plugs:
-        ops.append(LiveOp(live_ops.SET_VCPU, (format_cpuset(plugs), True), "enable vCPUs %s" % format_cpuset(plugs)))
+    # one vCPU a call: libvirt's setVcpu takes one hotpluggable entity at a time
+    ops = [LiveOp(live_ops.SET_VCPU, (str(i), False), "disable vCPUs %d" % i) for i in unplugs]
+    ops += [LiveOp(live_ops.SET_VCPU, (str(i), True), "enable vCPUs %d" % i) for i in plugs]
     if changed_hot and not ops:
         raise NotLive("hotpluggable of vCPUs %s changes at the next boot" % format_cpuset(changed_hot))
     return ops
@@ -288,4 +305,5 @@ LIVE = {"maximum": live_maximum, "current": live_current, "vcpus": live_vcpus}
 
 
 AREA = Area("vcpus", FIELDS, diff_paths=["vcpu", "vcpus"], validate=validate, live=LIVE, keep=("maximum",),
-            fill_in=fill_in, adjust_target=adjust_target, description="vCPUs: <vcpu> and <vcpus>")
+            fill_in=fill_in, adjust_target=adjust_target, description="vCPUs: <vcpu> and <vcpus>",
+            managed_with={"enable_cells": ("vcpus", "current"), "current": ("vcpus",)})

@@ -185,6 +185,17 @@ class LibvirtEdge:
         return self._call("reading the migratable live XML of %s" % dom.name(), dom.XMLDesc,
                           libvirt.VIR_DOMAIN_XML_MIGRATABLE)
 
+    def is_defined(self, uuid):
+        """True when a persistent domain with ``uuid`` exists (another writer may have undefined it)."""
+        try:
+            return bool(self.conn.lookupByUUIDString(uuid).isPersistent())
+        except libvirt.libvirtError:
+            return False
+
+    def running_xml(self, dom):
+        """The live XML of the domain when it runs, else None."""
+        return self.live_xml(dom) if self.is_active(dom) else None
+
     def is_active(self, dom):
         return bool(self._call("asking whether %s runs" % dom.name(), dom.isActive))
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 from collections import namedtuple
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine import guest_cpus, rules
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine import rules
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import to_string
@@ -35,6 +35,9 @@ LiveOp = namedtuple("LiveOp", ["method", "args", "text"])
 HostAction = namedtuple("HostAction", ["method", "args", "text"])
 # What a live handler compares: the area's whole values, as defined before, as wanted, as running.
 LiveValues = namedtuple("LiveValues", ["current", "target", "live"])
+# Returned by a live handler beside its LiveOps: a change asked of the guest before that it has not
+# completed (a DIMM it has not released, a balloon target it has not followed); not asked again.
+LivePending = namedtuple("LivePending", ["text"])
 
 
 class NotLive(Exception):
@@ -54,8 +57,10 @@ class Area:
       document. Rules between areas live in engine/rules.py, not here;
     - ``live_view(live_root, view) -> values``: the running guest read in the persistent
       definition's terms (libvirt's expansion of firmware='efi', QEMU's of the CPU model);
-    - ``live``: option -> ``handler(LiveValues, view) -> [LiveOp]``; options without one wait
-      for a restart, and a handler raises NotLive for a change that must wait;
+    - ``live``: option -> ``handler(LiveValues, view) -> [LiveOp or LivePending]``; options
+      without one wait for a restart, and a handler raises NotLive for a change that must wait;
+    - ``managed_with``: option -> options it acts through on the running guest (vcpus'
+      ``enable_cells`` acts through ``vcpus``), so that giving it brings those live too;
     - ``after_define(LiveValues, view) -> [HostAction]``: steps on the host a define needs
       whether the guest runs or not (a fresh NVRAM), skipped in check mode;
     - ``diff_extra(root) -> str``: more XML for --diff than ``diff_paths`` (minus ``diff_drop``).
@@ -63,12 +68,13 @@ class Area:
 
     def __init__(self, name, fields, diff_paths, validate=None, live=None, keep=(), description="",
                  after_define=None, fill_in=None, adjust_target=None, live_view=None, diff_drop=(),
-                 diff_extra=None):
+                 diff_extra=None, managed_with=None):
         self.name, self.fields, self.diff_paths = name, list(fields), list(diff_paths)
         self._validate, self.live = validate, dict(live or {})
         self.after_define = after_define
         self._fill_in, self._adjust_target, self._live_view = fill_in, adjust_target, live_view
         self.diff_drop, self.diff_extra = tuple(diff_drop), diff_extra
+        self.managed_with = dict(managed_with or {})
         self.keep, self.description = set(keep), description
         self.by_name = {f.name: f for f in self.fields}
 
@@ -120,7 +126,8 @@ class Area:
         """Options the task speaks for (those whose live state it may change)."""
         given = self.given(desired)
         if state == "merged" or (state == "deleted" and given):
-            return given
+            through = [other for name in given for other in self.managed_with.get(name, ())]
+            return given + [name for name in through if name not in given]
         return [f.name for f in self.fields]
 
     def comparable(self, values):
@@ -256,10 +263,10 @@ class AreaView:
 
     # the document (through the one reader of what several areas need)
     def max_vcpus(self):
-        return guest_cpus.max_vcpus(self.root)
+        return rules.max_vcpus(self.root)
 
     def iothread_ids(self):
-        return guest_cpus.iothread_ids(self.root)
+        return rules.iothread_ids(self.root)
 
     def read_area(self, root):
         """The area's own values in another document (the running guest's, for live_view)."""
@@ -323,13 +330,32 @@ def converge(root, requests, ctx=None):
     return results
 
 
-def plan_live(results, live_root, ctx=None, live_migratable=None):
-    """Live operations that bring the running guest to each area's target.
+class LivePlan:
+    """What the running guest needs: live operations, and what waits (for a boot, or for the guest).
 
-    Returns (ops, restart_required, pending) where pending names the options
-    whose new value waits for the next boot.
+    ``ops`` are (key, LiveOp) with key ``area.option``; ``pending`` the keys whose new value waits
+    for the next boot, ``reasons`` why (key -> text), ``guest_pending`` the keys asked of the guest
+    before that it has not completed.
     """
-    ops, pending = [], []
+
+    def __init__(self):
+        self.ops, self.pending, self.reasons, self.guest_pending = [], [], {}, []
+
+    @property
+    def restart_required(self):
+        return bool(self.pending)
+
+    def wait(self, key, reason=None):
+        if key not in self.pending:
+            self.pending.append(key)
+        if reason:
+            self.reasons[key] = reason
+
+
+def plan_live(results, live_root, ctx=None, live_migratable=None):
+    """The LivePlan that brings the running guest to each area's target."""
+    plan = LivePlan()
+    planned = []
     for result in results:
         if result.state == "gathered":
             continue
@@ -339,18 +365,24 @@ def plan_live(results, live_root, ctx=None, live_migratable=None):
         live_values = area.live_values(live_root, view)
         values = LiveValues(result.current, result.target, live_values)
         for name in area.differing(live_values, result.target, result.managed):
+            key = "%s.%s" % (area.name, name)
             handler = area.live.get(name)
             if handler is None:
-                pending.append("%s.%s" % (area.name, name))
+                plan.wait(key)
                 continue
             try:
-                for op in handler(values, view):
-                    # options applied together (memtune's hard and swap limits) may plan the same call
-                    if op not in ops:
-                        ops.append(op)
+                for item in handler(values, view):
+                    if isinstance(item, LivePending):
+                        if key not in plan.guest_pending:
+                            plan.guest_pending.append(key)
+                        plan.reasons[key] = item.text
+                    elif item not in planned:
+                        # options applied together (memtune's hard and swap limits) may plan the same call
+                        planned.append(item)
+                        plan.ops.append((key, item))
             except NotLive as exc:
-                pending.append("%s.%s%s" % (area.name, name, (" (%s)" % exc) if str(exc) else ""))
-    return ops, bool(pending), pending
+                plan.wait(key, str(exc) or None)
+    return plan
 
 
 def host_actions(results):
@@ -360,3 +392,19 @@ def host_actions(results):
         if result.changed and result.area.after_define is not None:
             actions.extend(result.area.after_define(LiveValues(result.current, result.target, None), result.view))
     return actions
+
+
+def not_held(results, held_root):
+    """Warnings for every option that the definition read back after the define does not hold as asked."""
+    warnings = []
+    for result in results:
+        if result.state == "gathered" or not result.changed:
+            continue
+        held = result.area.read(held_root)
+        for field in result.area.fields:
+            name = field.name
+            if field.holds(held.get(name), result.target.get(name)):
+                continue
+            warnings.append("%s.%s: libvirt holds %r after define, not the requested %r" % (
+                result.area.name, name, field.to_options(held.get(name)), field.to_options(result.target.get(name))))
+    return warnings

@@ -226,6 +226,10 @@ class Field:
     def merge(self, current, desired):
         return current if desired is None else desired
 
+    def holds(self, held, wanted):
+        """True when ``held`` (read back after a define) is what ``wanted`` asked for."""
+        return self.comparable(held) == self.comparable(wanted)
+
     def delete(self, current, given):
         return None
 

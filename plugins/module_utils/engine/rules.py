@@ -16,22 +16,84 @@ here, written once:
 
 A rule runs when the task asks for one of its areas, once per such area in the task's order (that
 of areas/registry.py), and its message names that area's options, as the area's own rules do: the
-first area asked that breaks it is the one the user hears about. The document is read through
-the one reader of each fact (engine/guest_cpus.py, engine/guest_memory.py).
+first area asked that breaks it is the one the user hears about. Memory facts are read through
+engine/guest_memory.py; the vCPU and iothread facts through the readers below, which AreaView
+also offers to the areas' own rules.
 """
 
 from __future__ import annotations
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_cpus import (
-    iothread_ids, max_vcpus, topology,
-)
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import (
     guest_cells, memory_bytes, memory_device_total, other_memory_devices,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import find_path
+
+
+# --------------------------------------------------------------------------- readers
+
+TOPOLOGY = ("sockets", "dies", "clusters", "cores", "threads")
+
+
+def max_vcpus(root):
+    """The guest's vCPU maximum (<vcpu>), 1 when absent or unreadable."""
+    elem = find_path(root, "vcpu")
+    text = (elem.text or "1").strip() if elem is not None else "1"
+    try:
+        return int(text)
+    except ValueError:
+        return 1
+
+
+def vcpu_cpuset(root):
+    """The default affinity of the guest's vCPUs (<vcpu cpuset=...>), or None."""
+    elem = find_path(root, "vcpu")
+    return elem.get("cpuset") if elem is not None else None
+
+
+def iothread_ids(root):
+    """The iothread ids the guest defines (<iothreadids>, else 1..<iothreads>)."""
+    ids = set()
+    for elem in root.findall("iothreadids/iothread"):
+        try:
+            ids.add(int(elem.get("id")))
+        except (TypeError, ValueError):
+            pass
+    count = find_path(root, "iothreads")
+    if count is not None and (count.text or "").strip().isdigit():
+        number = int(count.text.strip())
+        # libvirt numbers the iothreads without an explicit id after the explicit ones
+        candidate = 1
+        while len(ids) < number:
+            if candidate not in ids:
+                ids.add(candidate)
+            candidate += 1
+    return ids
+
+
+def cpu_model_name(root):
+    """The guest CPU model's name (<cpu><model>), or None."""
+    return (root.findtext("cpu/model") or "").strip() or None
+
+
+def topology(root):
+    """The CPU topology as (product, [(name, value)]) in libvirt's order, or (None, []) without one."""
+    topo = find_path(root, "cpu/topology")
+    if topo is None:
+        return None, []
+    product, parts = 1, []
+    for name in TOPOLOGY:
+        value = topo.get(name)
+        if value is None:
+            continue
+        try:
+            product *= int(value)
+        except ValueError:
+            return None, []
+        parts.append((name, int(value)))
+    return product, parts
 
 
 def facts_before(root):

@@ -12,14 +12,16 @@ result is one Outcome.
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge, default_uri
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import (
-    DomainContext, FactMissing, converge, host_actions, plan_live,
+    DomainContext, FactMissing, converge, host_actions, not_held, plan_live,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import (
     parse_domain, parse_xml, to_document,
 )
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import LibvirtCallError, TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.backup import write_backup
 
 # How many times a define is prepared again when another writer changed the domain meanwhile.
@@ -27,7 +29,12 @@ DEFINE_ATTEMPTS = 5
 
 
 class Outcome:
-    """What one run did: the areas' results, the new XML (offline), live and host changes."""
+    """What one run did: the areas' results, the new XML (offline), live and host changes.
+
+    ``pending`` lists the ``area.option`` keys that wait for the next boot (``reasons``: key ->
+    why), ``live_pending`` those asked of the running guest that it has not completed. ``failed``
+    is the message of a run that stopped part way (the define done, a live call refused).
+    """
 
     def __init__(self):
         self.results = []
@@ -35,10 +42,20 @@ class Outcome:
         self.live_changes = []
         self.restart_required = False
         self.pending = []
+        self.reasons = {}
+        self.live_pending = []
         self.backup_file = None
         self.host_changes = []
         self.warnings = []
         self.running = False
+        self.defined = False
+        self.failed = None
+        self.dest = None
+        self.dest_changed = False
+
+
+class DefineRefused(TuningError):
+    """libvirt refused the new definition: nothing was changed."""
 
 
 def apply_offline(params, requests, check_mode):
@@ -50,7 +67,32 @@ def apply_offline(params, requests, check_mode):
     outcome.xml = to_document(root)
     if any(r.changed for r in outcome.results) and params.get("backup") and not check_mode:
         outcome.backup_file = write_backup(params.get("backup_dir"), original, root.findtext("name"))
+    if params.get("dest"):
+        outcome.dest = params["dest"]
+        outcome.dest_changed = write_dest(params["dest"], outcome.xml, check_mode)
     return outcome
+
+
+def write_dest(path, text, check_mode):
+    """Write the whole resulting XML (secrets kept) to ``path``, mode 0600; True when the file changes."""
+    try:
+        with open(path) as handle:
+            if handle.read() == text:
+                return False
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise TuningError("dest: %r cannot be read: %s" % (path, exc.strerror or exc))
+    if check_mode:
+        return True
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps no wider mode: the XML holds secrets
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise TuningError("dest: %r cannot be written: %s" % (path, exc.strerror or exc))
+    return True
 
 
 def host_context(edge, root):
@@ -98,17 +140,26 @@ def apply_connected(params, requests, check_mode):
                     if edge.persistent_xml(dom) != original:
                         continue
                     # Nor may a define recreate a guest that was undefined meanwhile.
-                    _still_defined(edge, dom)
+                    if not edge.is_defined(dom.UUIDString()):
+                        raise TuningError("%s: the domain was undefined while it was being tuned; nothing was defined"
+                                          % dom.name())
                     if params.get("backup"):
                         outcome.backup_file = write_backup(params.get("backup_dir"), original, dom.name())
-                    dom = edge.define(to_document(root))
-                    _verify(edge, dom, outcome)
+                    try:
+                        dom = edge.define(to_document(root))
+                    except LibvirtCallError as exc:
+                        raise DefineRefused("%s; nothing was changed" % exc)
+                    outcome.defined = True
+                    # libvirt may silently drop or rewrite what we defined: read it back
+                    held = parse_domain(edge.persistent_xml(dom), "the persistent XML after define")
+                    outcome.warnings.extend(not_held(outcome.results, held))
                     for action in actions:
                         edge.run_host_action(dom, action)
                 outcome.host_changes = [action.text for action in actions]
-                outcome.running = edge.is_active(dom)
+                live_xml = edge.running_xml(dom)
+                outcome.running = live_xml is not None
                 if outcome.running and not gathering:
-                    _apply_live(edge, dom, params, check_mode, outcome, ctx)
+                    _apply_live(edge, dom, live_xml, params, check_mode, outcome, ctx)
             break
         else:
             raise TuningError("%s kept changing while it was being tuned (%d attempts); try again"
@@ -120,42 +171,58 @@ def apply_connected(params, requests, check_mode):
     return outcome
 
 
-def _apply_live(edge, dom, params, check_mode, outcome, ctx):
-    live_root = parse_domain(edge.live_xml(dom), "the live XML of %s" % dom.name())
+def _apply_live(edge, dom, live_xml, params, check_mode, outcome, ctx):
+    """Plan and run the live operations, then read the guest back for what it did not complete."""
+    what = "the live XML of %s" % dom.name()
 
     def live_migratable():
         # The running guest as it was asked for: QEMU-expanded parts (the CPU) as defined.
         return parse_domain(edge.live_xml_migratable(dom), "the migratable live XML of %s" % dom.name())
 
-    ops, restart, pending = plan_live(outcome.results, live_root, ctx, live_migratable)
-    outcome.pending = pending
-    outcome.restart_required = restart
+    plan = plan_live(outcome.results, parse_domain(live_xml, what), ctx, live_migratable)
+    outcome.pending, outcome.reasons = plan.pending, plan.reasons
+    outcome.live_pending = list(plan.guest_pending)
     if not params.get("live", True):
-        if ops:
-            outcome.restart_required = True
-            outcome.pending.extend(op.text for op in ops)
-        return
-    for op in ops:
+        for key, op in plan.ops:
+            if key not in outcome.pending:
+                outcome.pending.append(key)
+            outcome.reasons[key] = "; ".join(filter(None, [outcome.reasons.get(key), "live is false: %s" % op.text]))
+        plan.ops = []
+    done = []
+    for index, (key, op) in enumerate(plan.ops):
         if not check_mode:
             try:
                 edge.run(dom, op)
             except TuningError as exc:
-                done = ", ".join(outcome.live_changes) or "nothing"
-                raise TuningError("%s. The persistent definition is updated; live so far: %s; "
-                                  "the rest applies at the next start" % (exc, done))
+                _stopped(outcome, plan.ops[index:], exc)
+                break
         outcome.live_changes.append(op.text)
+        done.append(key)
+    if done and not check_mode and outcome.failed is None:
+        # What the guest did not complete (a DIMM it keeps, a balloon it does not follow) waits on it.
+        again = plan_live(outcome.results, parse_domain(edge.live_xml(dom), what), ctx, live_migratable)
+        for key, op in again.ops:
+            if key in done and key not in outcome.live_pending:
+                outcome.live_pending.append(key)
+                outcome.reasons[key] = "the guest has not completed: %s" % op.text
+    for key in outcome.live_pending:
+        outcome.warnings.append("%s: asked of the running guest, not done by it yet: %s"
+                                % (key, outcome.reasons.get(key, "")))
+    outcome.restart_required = bool(outcome.pending)
 
 
-def _still_defined(edge, dom):
-    """Refuse to define when the domain's persistent definition is gone (undefined by another writer)."""
-    try:
-        found = edge.lookup(uuid=dom.UUIDString())
-        persistent = edge.is_persistent(found)
-    except TuningError:
-        persistent = False
-    if not persistent:
-        raise TuningError("%s: the domain was undefined while it was being tuned; nothing was defined"
-                          % dom.name())
+def _stopped(outcome, rest, exc):
+    """A live call failed: the rest waits for the next boot, and the run fails telling what happened."""
+    for key, op in rest:
+        if key not in outcome.pending:
+            outcome.pending.append(key)
+        outcome.reasons[key] = op.text if op is not rest[0][1] else "%s: %s" % (op.text, exc)
+    done = ", ".join(outcome.live_changes) or "nothing"
+    if outcome.defined:
+        outcome.failed = ("%s. The persistent definition is updated; live so far: %s; the rest applies at the next "
+                          "start" % (exc, done))
+    else:
+        outcome.failed = "%s. Live so far: %s; the rest applies at the next start" % (exc, done)
 
 
 class _NoLock:
@@ -168,16 +235,3 @@ class _NoLock:
 
 def _lock(edge, dom, skip):
     return _NoLock() if skip else edge.domain_lock(dom)
-
-
-def _verify(edge, dom, outcome):
-    """Read the definition back: libvirt may silently drop or rewrite what we defined."""
-    root = parse_domain(edge.persistent_xml(dom), "the persistent XML after define")
-    for result in outcome.results:
-        if result.state == "gathered" or not result.changed:
-            continue
-        held = result.area.read(root)
-        for name in result.area.differing(held, result.target):
-            field = result.area.by_name[name]
-            outcome.warnings.append("%s.%s: libvirt holds %r after define, not the requested %r" % (
-                result.area.name, name, field.to_options(held.get(name)), field.to_options(result.target.get(name))))

@@ -11,14 +11,16 @@ The run itself is runner/apply.py; its result, runner/results.py.
 
 from __future__ import annotations
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_module import GuardedModule, screen_arguments
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import uri_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import STATES
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import domain_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.apply import apply_connected, apply_offline
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.apply import (
+    DefineRefused, apply_connected, apply_offline,
+)
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.results import build_results
 
 COMMON_ARGSPEC = {
@@ -30,10 +32,12 @@ COMMON_ARGSPEC = {
     "live": {"type": "bool", "default": True},
     "backup": {"type": "bool", "default": False},
     "backup_dir": {"type": "path"},
+    "dest": {"type": "path"},
 }
 COMMON_OPTIONS = {
     "mutually_exclusive": [["name", "uuid", "xml"], ["xml", "uri"]],
     "required_one_of": [["name", "uuid", "xml"]],
+    "required_by": {"dest": "xml"},
 }
 
 
@@ -46,7 +50,7 @@ def argument_spec(*areas):
 
 def run_area_module(area):
     """main() of a single-area module."""
-    module = AnsibleModule(argument_spec=argument_spec(area), supports_check_mode=True, **COMMON_OPTIONS)
+    module = GuardedModule(argument_spec=argument_spec(area), supports_check_mode=True, **COMMON_OPTIONS)
     params = module.params
     requests = [(area, params, params["state"])]
     result = run_requests(module, requests)
@@ -57,7 +61,7 @@ def run_multi_area_module(areas):
     """main() of domain_tuning: the areas' options under the areas' names, one read and one define."""
     spec = dict(COMMON_ARGSPEC)
     spec.update({name: {"type": "dict"} for name in areas})
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **COMMON_OPTIONS)
+    module = GuardedModule(argument_spec=spec, supports_check_mode=True, **COMMON_OPTIONS)
     params = module.params
     state = params["state"]
     chosen = [name for name in areas if params.get(name) is not None]
@@ -74,6 +78,9 @@ def run_multi_area_module(areas):
 
 def _validated_area_options(module, area, given):
     """Check one area's options against that area module's own argument spec."""
+    problem = screen_arguments(area.argspec(), given, area.name + ".")
+    if problem:
+        module.fail_json(msg=problem)
     validator = ArgumentSpecValidator(area.argspec())
     checked = validator.validate(given)
     if checked.error_messages:
@@ -102,9 +109,13 @@ def run_requests(module, requests, area_keys=False):
             outcome = apply_offline(params, requests, module.check_mode)
         else:
             outcome = apply_connected(params, requests, module.check_mode)
+    except DefineRefused as exc:
+        module.fail_json(msg=str(exc), changed=False)
     except TuningError as exc:
         module.fail_json(msg=str(exc))
     result, warnings = build_results(outcome, requests, area_keys, diff=module._diff)
     for warning in warnings:
         module.warn(warning)
+    if outcome.failed is not None:
+        module.fail_json(msg=outcome.failed, **result)
     return result

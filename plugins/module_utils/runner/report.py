@@ -18,7 +18,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset imp
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import UNLIMITED_KIB
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, AreaView
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, AreaView, DomainContext
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
 
 # libvirt's virDomainNumatuneMemMode numbers
@@ -127,7 +127,8 @@ def guest_report(edge, dom, areas):
         if persistent:
             def live_migratable():
                 return parse_domain(edge.live_xml_migratable(dom), "the migratable live XML of %s" % dom.name())
-            report["drift"] = drift(persistent_root, live_root, areas, live_migratable=live_migratable)
+            report["drift"] = drift(persistent_root, live_root, areas, DomainContext(host_cpus=edge.host_cpus()),
+                                    live_migratable=live_migratable)
         report["runtime"], unavailable = runtime_report(edge, dom)
         if unavailable:
             report["unavailable"] = unavailable

@@ -12,14 +12,25 @@ def build_results(outcome, requests, area_keys=False, diff=False):
     ``area_keys``: nest per-area results under the area names (domain_tuning).
     """
     result = {
-        "changed": any(r.changed for r in outcome.results) or bool(outcome.live_changes),
+        "changed": any(r.changed for r in outcome.results) or bool(outcome.live_changes) or outcome.dest_changed,
         "live_changes": outcome.live_changes,
         "restart_required": outcome.restart_required,
     }
     if outcome.pending:
         result["pending_restart"] = outcome.pending
+    reasons = {key: text for key, text in outcome.reasons.items()
+               if key in outcome.pending or key in outcome.live_pending}
+    if reasons:
+        result["pending_reasons"] = reasons
+    if outcome.live_pending:
+        result["live_pending"] = outcome.live_pending
+    if outcome.dest:
+        result["dest"] = outcome.dest
     if outcome.host_changes:
         result["host_changes"] = outcome.host_changes
+    if outcome.failed is not None:
+        # the define happened (or some live calls did): say so with the failure
+        result["changed"] = outcome.defined or bool(outcome.live_changes)
     if outcome.backup_file:
         result["backup_file"] = outcome.backup_file
     if outcome.xml is not None:

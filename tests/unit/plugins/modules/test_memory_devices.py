@@ -161,11 +161,12 @@ def test_live_plan_attaches_and_detaches_dimms():
     target_root = parse_domain(BASE)
     live_root = parse_domain(with_slot(run_module("memory_devices", dict(HOTPLUG, xml=BASE, dimms=[
         {"size": "128M", "node": 1}]))["xml"]))
-    ctx = AreaView(target_root, live_root=live_root)
+    ctx = AreaView(target_root, live_root=live_root, area=AREA)
     live = AREA.by_name["dimms"].read(live_root)
 
     def values(live, target):
-        return LiveValues(None, {"dimms": target}, {"dimms": live})
+        # the definition held nothing before: every difference is this task's to apply
+        return LiveValues({"dimms": []}, {"dimms": target}, {"dimms": live})
     ops = live_dimms(values(live, [{"size": 64 * 1024 ** 2, "node": 0, "slot": None}]), ctx)
     assert [op.method for op in ops] == ["detach_device", "attach_device"]
     assert [op.text for op in ops] == ["detach the 128 MiB DIMM of node 1 (slot 0)", "attach a 64 MiB DIMM to node 0"]

@@ -135,16 +135,17 @@ def test_safe_parser_refuses_entities():
 def test_live_plan_for_pins_and_scheduler():
     result, root = run(TUNED, vcpupin=[{"vcpu": 0, "cpuset": "1"}], shares=2048, vcpusched=[{"vcpus": "2", "scheduler": "idle"}])
     live_root = parse_domain(TUNED)
-    ops, restart, pending = plan_live([result], live_root, DomainContext(root))
-    assert [(op.method, op.args) for op in ops] == [("set_scheduler", ({"cpu_shares": 2048},)), ("pin_vcpu", (0, "1"))]
-    assert restart is True and pending == ["cputune.vcpusched"]
+    plan = plan_live([result], live_root, DomainContext(root))
+    assert [(key, op.method, op.args) for key, op in plan.ops] == [
+        ("cputune.shares", "set_scheduler", ({"cpu_shares": 2048},)), ("cputune.vcpupin", "pin_vcpu", (0, "1"))]
+    assert plan.restart_required is True and plan.pending == ["cputune.vcpusched"] and plan.reasons == {}
 
 
 def test_live_plan_unpins_removed_vcpupin_to_all_cpus():
     result, root = run(TUNED, state="deleted", vcpupin=[{"vcpu": 1, "cpuset": "3"}])
-    ops, restart, _pending = plan_live([result], parse_domain(TUNED), DomainContext(root))
-    assert [op.text for op in ops] == ["pin vCPU 1 to all host CPUs"]
-    assert restart is False
+    plan = plan_live([result], parse_domain(TUNED), DomainContext(root))
+    assert [op.text for _key, op in plan.ops] == ["pin vCPU 1 to all host CPUs"]
+    assert plan.restart_required is False
 
 
 pins = st.lists(st.tuples(st.integers(0, 3), st.sets(st.integers(0, 15), min_size=1)), max_size=4,

@@ -98,10 +98,12 @@ def test_live_view_takes_the_efi_expansion_for_the_same_request():
     assert area.differing(area.read(root), area.live_values(view.live_root, view)) == []
     params = {f.name: None for f in area.fields}
     results = converge(root, [(area, params, "replaced")])
-    assert plan_live(results, parse_domain(EFI_LIVE)) == ([], True, ["boot_firmware.loader", "boot_firmware.nvram"])
+    plan = plan_live(results, parse_domain(EFI_LIVE))
+    assert (plan.ops, plan.pending) == ([], ["boot_firmware.loader", "boot_firmware.nvram"])
     root = parse_domain(EFI_PERSISTENT)
     results = converge(root, [(area, dict(params, boot_order=["hd"]), "merged")])
-    assert plan_live(results, parse_domain(EFI_LIVE)) == ([], False, [])
+    plan = plan_live(results, parse_domain(EFI_LIVE))
+    assert (plan.ops, plan.pending, plan.restart_required) == ([], [], False)
 
 
 def test_live_handlers_see_whole_areas():

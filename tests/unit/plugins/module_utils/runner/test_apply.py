@@ -94,9 +94,13 @@ class FakeEdge:
         self.xml = xml
         return FakeDomain(self)
 
-    def is_active(self, dom):
-        self._record("is_active")
-        return False
+    def is_defined(self, uuid):
+        self._record("is_defined")
+        return self.persistent
+
+    def running_xml(self, dom):
+        self._record("running_xml")
+        return None
 
     def close(self):
         pass
@@ -133,7 +137,7 @@ def test_host_facts_are_fetched_before_the_lock_and_libvirt_is_not_asked_under_i
     asked = [name for name, _locked in edge.calls if name in HOST_FACTS]
     assert {"capabilities", "free_pages", "host_cpus"} <= set(asked)
     assert [name for name, locked in edge.calls if locked] == [
-        "persistent_xml", "lookup", "is_persistent", "define", "persistent_xml", "is_active"]
+        "persistent_xml", "is_defined", "define", "persistent_xml", "running_xml"]
 
 
 def test_another_writer_between_read_and_lock_means_a_new_attempt_with_a_new_context(monkeypatch):

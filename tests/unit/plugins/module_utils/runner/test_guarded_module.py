@@ -1,0 +1,55 @@
+"""Arguments ansible-core itself ends in a traceback on are refused with option, value and rule."""
+
+from conftest import run_module, fixture_text
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_module import (
+    raw_secrets, screen_arguments,
+)
+
+SPEC = {"bootmenu": {"type": "dict", "options": {"timeout": {"type": "int"}}},
+        "vcpupin": {"type": "list", "elements": "dict", "options": {"vcpu": {"type": "int"}}},
+        "shares": {"type": "int"}, "enable_cells": {"type": "list", "elements": "int"}}
+
+
+def test_screen_refuses_shapes_ansible_core_cannot_check():
+    assert screen_arguments(SPEC, {"bootmenu": True}) == "bootmenu: True is not valid: expected a dictionary"
+    assert screen_arguments(SPEC, {"bootmenu": [0]}) == "bootmenu: [0] is not valid: expected a dictionary"
+    assert screen_arguments(SPEC, {"vcpupin": [5]}) == "vcpupin[0]: 5 is not valid: expected a dictionary"
+    assert screen_arguments(SPEC, {"vcpupin": {"vcpu": 1}}) == "vcpupin: {'vcpu': 1} is not valid: expected a list"
+    assert screen_arguments(SPEC, {"shares": 10 ** 30}) == (
+        "shares: an integer of about 31 digits is not valid: numbers have at most 20 digits here")
+    assert screen_arguments(SPEC, {"shares": "9" * 5000}) == (
+        "shares: '%s... is not valid: numbers have at most 20 digits here" % ("9" * 56))
+    assert screen_arguments(SPEC, {"vcpupin": [{"vcpu": "1" * 40}]}) == (
+        "vcpupin[0].vcpu: '%s' is not valid: numbers have at most 20 digits here" % ("1" * 40))
+    assert screen_arguments(SPEC, {"enable_cells": ["7" * 30]}) == (
+        "enable_cells[0]: '%s' is not valid: numbers have at most 20 digits here" % ("7" * 30))
+
+
+def test_screen_lets_ansible_core_check_everything_else():
+    assert screen_arguments(SPEC, {"bootmenu": {"timeout": 5}, "vcpupin": [{"vcpu": 1}], "shares": "1024",
+                                   "enable_cells": [0, "1"]}) is None
+    assert screen_arguments(SPEC, {"bootmenu": "timeout=5", "vcpupin": ["vcpu=1"], "other": 2 ** 63}) is None
+
+
+def test_raw_secrets_are_the_uri_password_and_the_xml_passwords():
+    assert raw_secrets({"uri": "qemu+ssh://user:p@ss/w@host/system"}) == {"p@ss/w"}
+    assert raw_secrets({"xml": fixture_text("guest-minimal.xml")}) == {"s3cret"}
+    assert raw_secrets({"uri": 5, "xml": ["x"]}) == set()
+
+
+def test_a_module_refuses_a_boolean_for_a_dict_option_without_a_traceback():
+    result = run_module("boot_firmware", {"xml": fixture_text("guest-minimal.xml"), "bootmenu": True})
+    assert (result["failed"], result["msg"]) == (True, "bootmenu: True is not valid: expected a dictionary")
+
+
+def test_domain_tuning_screens_each_area_dict():
+    result = run_module("domain_tuning", {"xml": fixture_text("guest-minimal.xml"), "cpu_model": {"model": 5}})
+    assert (result["failed"], result["msg"]) == (True, "cpu_model.model: 5 is not valid: expected a dictionary")
+
+
+def test_a_uri_password_is_masked_when_ansible_core_refuses_an_argument():
+    uri = "qemu+ssh://admin:pa@ss/word@host/system"
+    result = run_module("cputune", {"uri": uri, "name": "g", "shares": "many"})
+    assert result["failed"] is True
+    assert "pa@ss/word" not in repr(result)
