@@ -780,3 +780,6 @@ class Request(Field):
 
     def merge(self, current, desired):
         return desired
+
+    def to_options(self, value):
+        return None  # asked for, never held: before and after show only what the XML holds

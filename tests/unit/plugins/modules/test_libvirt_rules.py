@@ -580,3 +580,17 @@ def test_cpu_feature_names():
     assert warned == ["features: not-a-feature not in libvirt 9.0's x86 CPU map (src/cpu_map/x86_features.xml); "
                       "libvirt refuses to start a guest with a CPU feature it does not know (newer libvirt versions "
                       "know more)"]
+
+
+# --- int-differential findings (findings/int-differential.md)
+
+def test_bootmenu_timeout_with_the_menu_disabled_is_refused():
+    assert refused("boot_firmware", {"xml": BASE, "bootmenu": {"enable": False, "timeout": 0}}) == (
+        "bootmenu.timeout: 0 is not valid with enable false: libvirt keeps a timeout only for an enabled boot menu "
+        "(it drops this one)")
+
+
+def test_a_request_option_is_not_shown_as_held():
+    result = run_module("boot_firmware", {"xml": BASE, "bootmenu": {"enable": True, "timeout": 10},
+                                          "reset_nvram": False})
+    assert result["after"] == {"boot_order": ["hd"], "bootmenu": {"enable": True, "timeout": 10}}
