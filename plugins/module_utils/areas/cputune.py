@@ -46,6 +46,60 @@ def _sched_fields(ids_name):
     return fields
 
 
+class PerIdSched(Items):
+    """<vcpusched>/<iothreadsched>: libvirt keeps one scheduler per vCPU or iothread and writes one element
+    per id (``vcpus='0-1'`` is defined, ``vcpus='0'`` and ``vcpus='1'`` are held). Canonical form: one item
+    per id, so that a group and the elements libvirt split it into are the same; shown grouped again."""
+
+    def __init__(self, name, path, ids_name):
+        super().__init__(name, path, _sched_fields(ids_name), key=ids_name)
+        self.ids_name = ids_name
+
+    def _split(self, items, option=None):
+        split, seen = [], {}
+        for index, item in enumerate(items or []):
+            try:
+                ids = parse_cpuset(item[self.ids_name], "%s.%s" % (self.name, self.ids_name))
+            except TuningError:
+                if option is not None:
+                    raise
+                split.append(item)  # what libvirt holds but this collection cannot read: kept as it is
+                continue
+            if option is not None:
+                overlap = {i for i in ids if i in seen}
+                if overlap:
+                    where = "%s[%s=%s]" % (option, self.ids_name, item[self.ids_name])
+                    raise TuningError("%s.%s: %r overlaps another %s entry on %s %s (libvirt refuses overlaps)" % (
+                        where, self.ids_name, item[self.ids_name], option, self.ids_name, format_cpuset(overlap)))
+            for ident in sorted(ids):
+                seen[ident] = index
+                split.append(dict(item, **{self.ids_name: str(ident)}))
+        return split
+
+    def normalise(self, value, option):
+        items = super().normalise(value, option)
+        return None if items is None else self._split(items, option)
+
+    def read(self, context):
+        return self._split(super().read(context))
+
+    def to_options(self, value):
+        grouped = []
+        for item in super().to_options(value):
+            ident = item.get(self.ids_name)
+            same = grouped and {k: v for k, v in grouped[-1][1].items() if k != self.ids_name} == \
+                {k: v for k, v in item.items() if k != self.ids_name}
+            if same and str(ident).isdigit() and int(ident) == grouped[-1][0][-1] + 1:
+                grouped[-1][0].append(int(ident))
+            else:
+                grouped.append(([int(ident)] if str(ident).isdigit() else [ident], item))
+        shown = []
+        for ids, item in grouped:
+            text = format_cpuset(ids) if all(isinstance(i, int) for i in ids) else ids[0]
+            shown.append(dict(item, **{self.ids_name: text}))
+        return shown
+
+
 FIELDS = [
     Text("shares", "cputune/shares", SHARES),
     Text("period", "cputune/period", PERIOD),
@@ -61,8 +115,8 @@ FIELDS = [
     Attr("emulatorpin", "cpuset", CpuSet(), path="cputune/emulatorpin"),
     Items("iothreadpin", "cputune/iothreadpin",
           [Attr("iothread", "iothread", Int(1)), Attr("cpuset", "cpuset", CpuSet(), required=True)], key="iothread"),
-    Items("vcpusched", "cputune/vcpusched", _sched_fields("vcpus"), key="vcpus"),
-    Items("iothreadsched", "cputune/iothreadsched", _sched_fields("iothreads"), key="iothreads"),
+    PerIdSched("vcpusched", "cputune/vcpusched", "vcpus"),
+    PerIdSched("iothreadsched", "cputune/iothreadsched", "iothreads"),
     Group("emulatorsched", "cputune/emulatorsched", _sched_fields(None)),
     Items("cachetune", "cputune/cachetune", [
         Attr("vcpus", "vcpus", CpuSet()),

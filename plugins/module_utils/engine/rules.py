@@ -167,12 +167,14 @@ def _cputune_vcpus(root, maximum):
         if vcpu.isdigit() and int(vcpu) >= maximum:
             raise TuningError("vcpupin[vcpu=%s].vcpu: %s is not valid: the guest has %d vCPUs (0-%d); "
                               "raise vcpus.maximum or drop this pin" % (vcpu, vcpu, maximum, maximum - 1))
+    # libvirt holds one <vcpusched> per vCPU (areas/cputune.py PerIdSched): the vCPUs beyond, together
+    outside = set()
     for elem in root.findall("cputune/vcpusched"):
-        where = "vcpusched[vcpus=%s]" % elem.get("vcpus")
-        outside = {i for i in _ids(elem.get("vcpus", ""), where + ".vcpus") or () if i >= maximum}
-        if outside:
-            raise TuningError("%s.vcpus: %r names vcpus %s, but the guest has %d vCPUs (0-%d)"
-                              % (where, elem.get("vcpus"), format_cpuset(outside), maximum, maximum - 1))
+        outside |= {i for i in _ids(elem.get("vcpus", ""), "vcpusched.vcpus") or () if i >= maximum}
+    if outside:
+        text = format_cpuset(outside)
+        raise TuningError("vcpusched[vcpus=%s].vcpus: %r names vcpus %s, but the guest has %d vCPUs (0-%d)"
+                          % (text, text, text, maximum, maximum - 1))
     for tag in ("cachetune", "memorytune"):
         for elem in root.findall("cputune/" + tag):
             where = "%s[vcpus=%s].vcpus" % (tag, elem.get("vcpus"))

@@ -594,3 +594,35 @@ def test_a_request_option_is_not_shown_as_held():
     result = run_module("boot_firmware", {"xml": BASE, "bootmenu": {"enable": True, "timeout": 10},
                                           "reset_nvram": False})
     assert result["after"] == {"boot_order": ["hd"], "bootmenu": {"enable": True, "timeout": 10}}
+
+
+# --- schedulers: libvirt holds one <vcpusched>/<iothreadsched> per id (seen on libvirt 9.0: vcpus='0-1'
+#     is defined, vcpus='0' and vcpus='1' are held)
+
+SPLIT = BASE.replace("<iothreads>2</iothreads>", "<iothreads>2</iothreads><cputune>"
+                     "<vcpusched vcpus='0' scheduler='batch'/><vcpusched vcpus='1' scheduler='batch'/>"
+                     "<iothreadsched iothreads='1' scheduler='rr' priority='1'/>"
+                     "<iothreadsched iothreads='2' scheduler='rr' priority='1'/></cputune>")
+
+
+def test_a_scheduler_group_equals_what_libvirt_splits_it_into():
+    args = {"vcpusched": [{"vcpus": "0-1", "scheduler": "batch"}],
+            "iothreadsched": [{"iothreads": "1,2", "scheduler": "rr", "priority": 1}]}
+    first = run_module("cputune", dict(args, xml=BASE))
+    assert first["after"] == {"vcpusched": [{"vcpus": "0-1", "scheduler": "batch"}],
+                              "iothreadsched": [{"iothreads": "1-2", "scheduler": "rr", "priority": 1}]}
+    assert first["diff"]["after"] == (
+        '<cputune>\n  <vcpusched vcpus="0" scheduler="batch"/>\n  <vcpusched vcpus="1" scheduler="batch"/>\n'
+        '  <iothreadsched iothreads="1" scheduler="rr" priority="1"/>\n'
+        '  <iothreadsched iothreads="2" scheduler="rr" priority="1"/>\n</cputune>\n')
+    for xml in (first["xml"], SPLIT):
+        again = run_module("cputune", dict(args, xml=xml))
+        assert (again.get("failed"), again["changed"]) == (None, False)
+    gathered = run_module("cputune", {"xml": SPLIT, "state": "gathered"})["gathered"]
+    assert gathered == first["after"]
+    # one vCPU's scheduler changes, the other keeps its own
+    moved = run_module("cputune", {"xml": SPLIT, "vcpusched": [{"vcpus": "1", "scheduler": "idle"}]})
+    assert moved["after"]["vcpusched"] == [{"vcpus": "0", "scheduler": "batch"}, {"vcpus": "1", "scheduler": "idle"}]
+    removed = run_module("cputune", {"xml": SPLIT, "state": "deleted", "iothreadsched": [{"iothreads": "2",
+                                                                                          "scheduler": "rr"}]})
+    assert removed["after"]["iothreadsched"] == [{"iothreads": "1", "scheduler": "rr", "priority": 1}]

