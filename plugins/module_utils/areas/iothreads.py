@@ -183,8 +183,13 @@ FIELDS = [
     IothreadIds("iothreadids", "iothreadids/iothread", [
         Attr("id", "id", Int(1, 4294967295, rule="must be between 1 and 4294967295 (libvirt's unsigned int)")),
         *POOL,
-        Group("poll", "poll", [Attr("max", "max", Int(0)), Attr("grow", "grow", Int(0)),
-                               Attr("shrink", "shrink", Int(0))]),
+        # libvirt 9.4+ reads max as unsigned long long, grow and shrink as unsigned int
+        Group("poll", "poll", [Attr("max", "max", Int(0, 2 ** 64 - 1, rule="must be between 0 and %d (an unsigned "
+                                                      "long long)" % (2 ** 64 - 1))),
+                               Attr("grow", "grow", Int(0, 2 ** 32 - 1, rule="must be between 0 and 4294967295 (an "
+                                                        "unsigned int)")),
+                               Attr("shrink", "shrink", Int(0, 2 ** 32 - 1, rule="must be between 0 and 4294967295 "
+                                                            "(an unsigned int)"))]),
     ], key="id"),
     Group("defaultiothread", "defaultiothread", POOL),
     DISKS,

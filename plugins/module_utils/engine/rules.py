@@ -155,6 +155,16 @@ def vcpus_named_exist(root, _before, area):
             if outside:
                 raise TuningError("maximum: %d leaves %s naming vCPUs %s, which the guest would not have "
                                   "(vCPUs 0-%d); %s" % (maximum, owner, format_cpuset(outside), last, advice))
+        cells = root.findall("cpu/numa/cell")
+        if cells:
+            held = set()
+            for cell in cells:
+                held |= _ids(cell.get("cpus") or "", "numa cell cpus") or set()
+            unplaced = set(range(maximum)) - held
+            if unplaced:
+                raise TuningError("maximum: %d leaves vCPUs %s in no guest NUMA cell: libvirt adds them to cell 0 when "
+                                  "it defines the guest (qemuDomainDefNumaCPUsRectify); give them a cell (numa.cells, "
+                                  "in the same virtuned.libvirt.domain_tuning task)" % (maximum, format_cpuset(unplaced)))
     elif area == "cputune":
         _cputune_vcpus(root, maximum)
     elif area == "numa":
@@ -204,9 +214,11 @@ def _cells_hold_each_vcpu_once(root, maximum):
         return []
     missing = set(range(maximum)) - seen
     if missing:
-        # libvirt takes cells without vCPUs; QEMU 7.2 warns that a partial mapping is obsolete
-        return ["cells: vCPUs %s are in no cell; QEMU puts them in cell 0 and warns that partial NUMA mappings are "
-                "obsolete: give every vCPU of the guest (0-%d) a cell" % (format_cpuset(missing), maximum - 1)]
+        # a cell without vCPUs is valid; vCPUs in no cell are moved into cell 0 by libvirt's QEMU driver when it
+        # defines the guest (qemuDomainDefNumaCPUsRectify), so what is defined would not be what was asked
+        raise TuningError("cells: vCPUs %s are in no cell: libvirt adds them to cell 0 when it defines the guest "
+                          "(qemuDomainDefNumaCPUsRectify); give every vCPU of the guest (0-%d) a cell"
+                          % (format_cpuset(missing), maximum - 1))
     return []
 
 

@@ -390,17 +390,30 @@ def test_cells_without_id_are_numbered_by_position():
                      {"cpus": "2-3", "memory": "65536", "unit": "KiB", "id": "1", "discard": "yes"}]
 
 
-def test_a_cell_without_vcpus_is_valid_and_vcpus_in_no_cell_are_warned():
+def test_a_cell_without_vcpus_is_valid_and_vcpus_in_no_cell_are_refused():
     from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
-    xml = BASE.replace("</cpu>", "<numa><cell id='0' cpus='0-1' memory='64' unit='MiB'/>"
+    # what libvirt holds: the vCPUs of no cell are in cell 0 (qemuDomainDefNumaCPUsRectify), cell 1 has none
+    xml = BASE.replace("</cpu>", "<numa><cell id='0' cpus='0-3' memory='64' unit='MiB'/>"
                                  "<cell id='1' memory='64' unit='MiB'/></numa></cpu>")
     gathered = run_module("numa", {"xml": xml, "state": "gathered"})["gathered"]
     again = run_module("numa", dict(gathered, xml=xml, state="replaced"))
     assert (again.get("failed"), again["changed"]) == (None, False)
     assert parse_domain(again["xml"]).find("cpu/numa/cell[@id='1']").get("cpus") is None
-    assert connected_rules("numa", xml, {}) == [
-        "cells: vCPUs 2-3 are in no cell; QEMU puts them in cell 0 and warns that partial NUMA mappings are obsolete: "
-        "give every vCPU of the guest (0-3) a cell"]
+    assert refused("numa", {"xml": xml, "cells": [{"id": 0, "cpus": "0-1", "memory": "64M"}]}) == (
+        "cells: vCPUs 2-3 are in no cell: libvirt adds them to cell 0 when it defines the guest "
+        "(qemuDomainDefNumaCPUsRectify); give every vCPU of the guest (0-3) a cell")
+
+
+def test_raising_maximum_beyond_the_cells_is_refused():
+    xml = BASE.replace("</cpu>", "<numa><cell id='0' cpus='0-1' memory='64' unit='MiB'/>"
+                                 "<cell id='1' cpus='2-3' memory='64' unit='MiB'/></numa></cpu>")
+    assert refused("vcpus", {"xml": xml, "enable_cells": [0], "maximum": 5}) == (
+        "maximum: 5 leaves vCPUs 4 in no guest NUMA cell: libvirt adds them to cell 0 when it defines the guest "
+        "(qemuDomainDefNumaCPUsRectify); give them a cell (numa.cells, in the same virtuned.libvirt.domain_tuning "
+        "task)")
+    both = run_module("domain_tuning", {"xml": xml, "vcpus": {"maximum": 5},
+                                        "numa": {"cells": [{"id": 1, "cpus": "2-4", "memory": "64M"}]}})
+    assert both.get("failed") is None
 
 
 # --- vcpus: src/qemu/qemu_domain.c qemuDomainDefVcpusPostParse, src/qemu/qemu_validate.c
@@ -626,3 +639,11 @@ def test_a_scheduler_group_equals_what_libvirt_splits_it_into():
     removed = run_module("cputune", {"xml": SPLIT, "state": "deleted", "iothreadsched": [{"iothreads": "2",
                                                                                           "scheduler": "rr"}]})
     assert removed["after"]["iothreadsched"] == [{"iothreads": "1", "scheduler": "rr", "priority": 1}]
+
+
+def test_iothread_poll_values_are_bounded_as_libvirt_reads_them():
+    assert refused("iothreads", {"xml": BASE, "iothreadids": [{"id": 3, "poll": {"shrink": 4294967296}}]}) == (
+        "iothreadids[0].poll.shrink: 4294967296 is not valid: must be between 0 and 4294967295 (an unsigned int)")
+    assert refused("iothreads", {"xml": BASE, "iothreadids": [{"id": 1, "poll": {"max": 2 ** 64}}]}) == (
+        "iothreadids[0].poll.max: 18446744073709551616 is not valid: must be between 0 and 18446744073709551615 (an "
+        "unsigned long long)")
