@@ -153,9 +153,10 @@ def apply_connected(params, requests, check_mode):
                     # libvirt may silently drop or rewrite what we defined: read it back
                     held = parse_domain(edge.persistent_xml(dom), "the persistent XML after define")
                     outcome.warnings.extend(not_held(outcome.results, held))
-                    for action in actions:
-                        edge.run_host_action(dom, action)
-                outcome.host_changes = [action.text for action in actions]
+                    if not _run_host_actions(edge, dom, actions, outcome):
+                        break
+                else:
+                    outcome.host_changes = [action.text for action in actions]
                 live_xml = edge.running_xml(dom)
                 outcome.running = live_xml is not None
                 if outcome.running and not gathering:
@@ -169,6 +170,18 @@ def apply_connected(params, requests, check_mode):
     finally:
         edge.close()
     return outcome
+
+
+def _run_host_actions(edge, dom, actions, outcome):
+    """Run the host actions after a define; False (and the run failed) when one is refused."""
+    for action in actions:
+        try:
+            edge.run_host_action(dom, action)
+        except TuningError as exc:
+            outcome.failed = "%s. The persistent definition is updated; nothing was applied live" % exc
+            return False
+        outcome.host_changes.append(action.text)
+    return True
 
 
 def _apply_live(edge, dom, live_xml, params, check_mode, outcome, ctx):

@@ -224,3 +224,16 @@ def test_dest_writes_the_whole_xml_with_its_secrets_and_mode_0600(tmp_path):
 def test_dest_needs_xml():
     result = run_module("cputune", {"name": "g", "dest": "/tmp/x.xml"})
     assert result == {"failed": True, "msg": "missing parameter(s) required by 'dest': xml"}
+
+
+def test_a_host_action_refused_after_the_define_fails_with_changed(running, monkeypatch):
+    def refuse(self, dom, action):
+        raise LibvirtCallError("reset_nvram: cannot remove /x_VARS.fd: Permission denied")
+    monkeypatch.setattr(RunningEdge, "run_host_action", refuse, raising=False)
+    running.persistent_start = BASE.replace("<os>", "<os firmware='efi'><firmware><feature enabled='no' "
+                                                    "name='secure-boot'/></firmware>")
+    result = run_module("boot_firmware", dict(URI, firmware_features={"secure_boot": True}, reset_nvram=True))
+    assert (result["failed"], result["changed"], result["live_changes"], result["msg"]) == (
+        True, True, [], "reset_nvram: cannot remove /x_VARS.fd: Permission denied. The persistent definition is "
+                        "updated; nothing was applied live")
+    assert "host_changes" not in result and len(running.made[0].defined) == 1
