@@ -24,9 +24,9 @@ def persistent(dom, area):
 
 def test_deleting_pins_and_quotas_on_a_running_guest_converges(guests):
     name = "vt-h1-unpin"
-    xml = guest_xml(name, vcpus=2).replace("<iothreads>2</iothreads>", "<iothreads>2</iothreads><cputune><period>"
-                                          "100000</period><quota>50000</quota><vcpupin vcpu='1' cpuset='1'/>"
-                                          "<emulatorpin cpuset='1'/><iothreadpin iothread='1' cpuset='1'/></cputune>")
+    tuned = ("<iothreads>2</iothreads><cputune><period>100000</period><quota>50000</quota><vcpupin vcpu='1' "
+             "cpuset='1'/><emulatorpin cpuset='1'/><iothreadpin iothread='1' cpuset='1'/></cputune>")
+    xml = guest_xml(name, vcpus=2).replace("<iothreads>2</iothreads>", tuned)
     dom = guests(name, xml=xml)
     options = {"state": "deleted", "quota": 50000, "vcpupin": [{"vcpu": 1, "cpuset": "1"}], "emulatorpin": "1",
                "iothreadpin": [{"iothread": 1, "cpuset": "1"}]}

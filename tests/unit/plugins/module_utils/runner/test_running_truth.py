@@ -182,8 +182,8 @@ def test_one_vcpu_a_set_vcpu_call():
 
 
 def test_a_dimm_qemu_cannot_hot_plug_waits_for_the_boot():
-    plan = live_plan(DIMM_BASE, DIMM_BASE, AREAS["memory_devices"], dimms=[{"size": "64M", "node": 0, "slot": 0},
-                                                                          {"size": "100K", "node": 0}])
+    dimms = [{"size": "64M", "node": 0, "slot": 0}, {"size": "100K", "node": 0}]
+    plan = live_plan(DIMM_BASE, DIMM_BASE, AREAS["memory_devices"], dimms=dimms)
     assert (plan.ops, plan.pending, plan.reasons) == ([], ["memory_devices.dimms"], {
         "memory_devices.dimms": "QEMU hot-plugs only DIMMs whose size is a multiple of 2 MiB, not 100 KiB"})
 
