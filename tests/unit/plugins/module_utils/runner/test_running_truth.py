@@ -197,7 +197,7 @@ def test_a_dimm_libvirt_gives_a_slot_is_held_as_asked():
     results = converge(parse_domain(without), [(area, params, "merged")])
     assert results[0].changed is True
     from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import not_held
-    assert not_held(results, parse_domain(DIMM_BASE)) == []
+    assert not_held(results, DIMM_BASE) == []
 
 
 def test_dest_writes_the_whole_xml_with_its_secrets_and_mode_0600(tmp_path):
