@@ -183,8 +183,8 @@ def test_one_vcpu_a_set_vcpu_call():
 
 def test_a_new_dimm_qemu_cannot_hot_plug_is_refused_before_anything_is_written():
     with pytest.raises(TuningError) as caught:
-        live_plan(DIMM_BASE, DIMM_BASE, AREAS["memory_devices"], dimms=[{"size": "64M", "node": 0, "slot": 0},
-                                                                       {"size": "100K", "node": 0}])
+        live_plan(DIMM_BASE, DIMM_BASE, AREAS["memory_devices"],
+                  dimms=[{"size": "64M", "node": 0, "slot": 0}, {"size": "100K", "node": 0}])
     assert str(caught.value) == (
         "dimms[1].size: '100 KiB' is not valid: QEMU needs DIMM sizes in multiples of 2 MiB on this architecture "
         "(libvirt rounds them up at boot and QEMU refuses them at hot-plug)")
@@ -195,8 +195,8 @@ def test_a_defined_dimm_qemu_cannot_hot_plug_waits_for_the_boot():
     odd = DIMM_BASE.replace("<memory unit='MiB'>192</memory>", "<memory unit='KiB'>196708</memory>").replace(
         "</devices>", "<memory model='dimm'><target><size unit='KiB'>100</size><node>0</node></target>"
                       "<address type='dimm' slot='1'/></memory></devices>")
-    plan = live_plan(odd, DIMM_BASE, AREAS["memory_devices"], dimms=[{"size": "64M", "node": 0, "slot": 0},
-                                                                    {"size": "100K", "node": 0, "slot": 1}])
+    plan = live_plan(odd, DIMM_BASE, AREAS["memory_devices"],
+                     dimms=[{"size": "64M", "node": 0, "slot": 0}, {"size": "100K", "node": 0, "slot": 1}])
     assert (plan.ops, plan.pending, plan.reasons) == ([], ["memory_devices.dimms"], {
         "memory_devices.dimms": "QEMU hot-plugs only DIMMs whose size is a multiple of 2 MiB, not 100 KiB"})
 
