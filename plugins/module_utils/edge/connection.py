@@ -322,6 +322,12 @@ class LibvirtEdge:
     def live_set_memory(self, dom, kib):
         self._call("setting the balloon to %d KiB live" % kib, dom.setMemoryFlags, kib, libvirt.VIR_DOMAIN_AFFECT_LIVE)
 
+    def live_set_metadata(self, dom, xml, prefix, uri):
+        """Replace the running guest's <metadata> element of namespace ``uri`` with ``xml`` (None removes it);
+        elements of other namespaces stay as they are."""
+        self._call("recording metadata (%s) live" % uri, dom.setMetadata, libvirt.VIR_DOMAIN_METADATA_ELEMENT,
+                   xml, prefix if xml is not None else None, uri, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
     # ------------------------------------------------------------------ live reads (tuning_info)
     def domain_xml(self, dom, inactive=False):
         """Domain XML without secrets (works on read-only connections)."""
