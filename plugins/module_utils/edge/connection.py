@@ -228,6 +228,13 @@ class LibvirtEdge:
         return self._call("reading domain capabilities", self.conn.getDomainCapabilities,
                           emulator, arch, machine, virttype, 0)
 
+    def pci_node_devices(self):
+        """The node-device XML (virsh nodedev-dumpxml) of every PCI device of the host, sorted by name."""
+        devices = self._call("listing the host's PCI node devices", self.conn.listAllDevices,
+                             libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV)
+        return [self._call("reading node device %s" % dev.name(), dev.XMLDesc, 0)
+                for dev in sorted(devices or [], key=lambda dev: dev.name())]
+
     def lib_version(self):
         """The libvirt version of the daemon, as (major, minor, micro)."""
         number = self._call("reading the libvirt version", self.conn.getLibVersion)
