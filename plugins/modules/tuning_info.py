@@ -145,7 +145,7 @@ guests:
       sample: [{"area": "memtune", "option": "soft_limit", "persistent": "1 GiB", "live": "512 MiB"}]
     profile:
       description:
-        - The numa_plan profile versions the guest records (C(<metadata>), RV(guests[].areas.metadata)) and whether
+        - The numa_plan profile versions the guest records (C(<metadata>), C(areas.metadata)) and whether
           its persistent settings still match them; null when it records none.
         - C(profile), the versions (V(db@2), V(dedicated@1,db@2)); C(matches); C(differences), one sentence per
           setting that differs (C(vcpus), C(memory), C(cpu_policy), C(dedicated_vcpus), C(emulator_threads),
