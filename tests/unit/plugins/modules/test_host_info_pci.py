@@ -108,3 +108,20 @@ def test_this_host_pci_devices_are_virshs():
     assert [d["address"] for d in expected] == sorted(
         "%s:%s:%s.%s" % tuple(name.split("_")[1:]) for name in names)
     assert len(expected) >= 1
+
+
+@pytest.mark.skipif(_virsh("uri") is None, reason="no libvirt daemon at qemu:///system")
+def test_numa_plan_on_this_host_places_by_its_pci_devices():
+    name = _virsh("nodedev-list", "--cap", "pci").split()[0]
+    device = parse_nodedevs([_virsh("nodedev-dumpxml", name)])[0]
+    guest = {"name": "nic", "vcpus": 1, "memory": "128M", "pci_devices": [name]}
+    preferred = run_module("numa_plan", {"uri": "qemu:///system", "existing": [], "guests": [
+        dict(guest, pci_numa_policy="preferred")]})["plan"][0]
+    assert (preferred["fits"], preferred["pci_devices"]) == (
+        True, [{"address": device["address"], "numa_node": device["numa_node"]}])
+    if device["numa_node"] is None:
+        # a host that does not say where the device is (this VM): required cannot be met
+        required = run_module("numa_plan", {"uri": "qemu:///system", "existing": [], "guests": [
+            dict(guest, pci_numa_policy="required")]})["plan"][0]
+        assert (required["fits"], required["reason"]) == (
+            False, "PCI device %s reports no NUMA node; pci_numa_policy required needs one" % device["address"])

@@ -1,5 +1,8 @@
 """metadata module (and domain_tuning's metadata): the collection's own <metadata> element, others left alone."""
 
+import shutil
+import subprocess
+
 import pytest
 
 from conftest import fixture_text, run_module
@@ -161,3 +164,13 @@ def test_a_plan_with_a_profile_is_recorded_read_back_and_checked():
     # a plan without a profile has no metadata: the areas leave the record alone
     bare = plan(HOST, [{"name": "vt-meta", "vcpus": 2, "memory": "128M"}], reserved_cpus="0")["plan"][0]
     assert "metadata" not in placement_options(bare)
+
+
+def test_the_recorded_metadata_is_valid_domain_xml(tmp_path):
+    validator = shutil.which("virt-xml-validate")
+    assert validator, "virt-xml-validate (libvirt-clients) is installed by make test's host set-up"
+    result = run_module("metadata", {"xml": WITH_OTHER, "profile": "dedicated@1,db@2"})
+    path = tmp_path / "domain.xml"
+    path.write_text(result["xml"])
+    proc = subprocess.run([validator, str(path), "domain"], capture_output=True, text=True, check=False)
+    assert (proc.returncode, proc.stderr.strip()) == (0, "%s validates" % path)
