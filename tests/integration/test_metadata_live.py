@@ -5,7 +5,7 @@ application's <metadata> element stays as it was throughout."""
 import libvirt
 
 from conftest import run_module
-from integration.conftest import QEMU_URI, guest_xml
+from integration.conftest import QEMU_URI, guest_xml, run_playbook
 
 from ansible_collections.virtuned.libvirt.plugins.filter.placement_options import placement_options
 
@@ -72,3 +72,25 @@ def test_profile_recorded_live_and_persistently_on_a_running_guest(guests):
         assert recorded(dom, flags) is None
         assert recorded(dom, flags, APP) == "<owner team=\"db\"/>"
     assert run_module("tuning_info", {"uri": QEMU_URI, "name": NAME})["guest"]["profile"] is None
+
+
+ROLE_GUEST = "vt-h10-role"
+PLACE = "virtuned.libvirt.numa_pinning : Place each guest (one domain_tuning call per guest)"
+
+
+def test_the_numa_pinning_role_records_the_profile_of_a_running_guest(guests):
+    """The role hands plan[].metadata to domain_tuning: the running guest records dedicated@1, a re-run keeps it."""
+    dom = guests(ROLE_GUEST, xml=guest_xml(ROLE_GUEST, vcpus=1, extra="<metadata>%s</metadata>" % APP_XML))
+    request = {"numa_pinning_guests": [{"name": ROLE_GUEST, "profile": "dedicated", "vcpus": 1, "memory": "128M"}]}
+    rc, tasks, _stats = run_playbook("numa_pinning_guests.yml", request)
+    assert rc == 0, tasks
+    placed = tasks[PLACE]["results"][0]
+    assert (placed["item"]["metadata"], placed["changed"]) == ({"profile": "dedicated@1"}, True)
+    assert placed["after"]["metadata"] == {"profile": "dedicated@1"}
+    for flags in (LIVE, CONFIG):
+        assert recorded(dom, flags) == "<tuning profile=\"dedicated@1\"/>"
+        assert recorded(dom, flags, APP) == "<owner team=\"db\"/>"
+    rc, tasks, _stats = run_playbook("numa_pinning_guests.yml", request)
+    assert rc == 0, tasks
+    again = tasks[PLACE]["results"][0]
+    assert (again["item"]["metadata"], again["changed"]) == ({"profile": "dedicated@1"}, False)
