@@ -50,6 +50,12 @@ options:
   memory_devices:
     description: The options of M(virtuned.libvirt.memory_devices).
     type: dict
+  metadata:
+    description:
+      - The options of M(virtuned.libvirt.metadata) - C(profile), the numa_plan profile versions the guest
+        records in this collection's own element of C(<metadata>) (other namespaces' elements are left alone).
+      - The C(plan[].metadata) of a M(virtuned.libvirt.numa_plan) entry, as the placement_options filter returns it.
+    type: dict
 notes:
   - With O(state=gathered) every area is gathered; name areas with an empty dictionary to gather only those.
   - With O(state=replaced) or O(state=deleted) only the areas given are replaced or deleted.
@@ -66,6 +72,7 @@ EXAMPLES = r'''
     iothreads: "{{ areas.iothreads | default(omit) }}"
     cputune: "{{ areas.cputune }}"
     memory_backing: "{{ areas.memory_backing }}"
+    metadata: "{{ areas.metadata | default(omit) }}"
   vars:
     areas: "{{ item | virtuned.libvirt.placement_options }}"
   loop: "{{ plan.plan | selectattr('fits') }}"

@@ -18,6 +18,9 @@ description:
   - For a running guest it adds what libvirt reports live (vCPU, emulator and iothread affinity, memory, NUMA and
     scheduler parameters, vCPU counts), the areas as the running guest has them, and a drift list of the options
     where the running guest differs from its persistent definition.
+  - For a guest that records the M(virtuned.libvirt.numa_plan) profile versions it was placed with (in its
+    C(<metadata>), see M(virtuned.libvirt.metadata)), it reports them and whether the guest's settings still
+    match them (RV(guests[].profile)).
   - Reads only, over a read-only connection; secrets in the domain XML are never returned.
 author:
   - virtuned.libvirt contributors (@virtuned)
@@ -36,6 +39,11 @@ options:
       - When none of O(name), O(uuid), O(names) and O(xml) is given, every domain of the connection is reported.
     type: list
     elements: str
+  profiles:
+    description:
+      - User-defined profiles, as M(virtuned.libvirt.numa_plan)'s O(virtuned.libvirt.numa_plan#module:profiles),
+        so that a guest recording one of them can be checked against it (the built-in profiles are always known).
+    type: dict
   xml:
     description:
       - A domain XML document to report on offline, with no libvirt connection (the persistent part only).
@@ -135,6 +143,18 @@ guests:
       type: list
       elements: dict
       sample: [{"area": "memtune", "option": "soft_limit", "persistent": "1 GiB", "live": "512 MiB"}]
+    profile:
+      description:
+        - The numa_plan profile versions the guest records (C(<metadata>), C(areas.metadata)) and whether
+          its persistent settings still match them; null when it records none.
+        - C(profile), the versions (V(db@2), V(dedicated@1,db@2)); C(matches); C(differences), one sentence per
+          setting that differs (C(vcpus), C(memory), C(cpu_policy), C(dedicated_vcpus), C(emulator_threads),
+          C(page_size), C(realtime_vcpus), C(numa_nodes) and C(iothreads) are compared; C(thread_policy),
+          C(strategy) and PCI locality are not, the domain XML does not show them without the host).
+        - When the recorded profile is neither built in nor in O(profiles), C(matches) is null and C(reason) says so.
+      type: dict
+      sample: {"profile": "realtime@1", "matches": false,
+               "differences": ["page_size: large in realtime@1, small in the guest"]}
     unavailable:
       description: Runtime values libvirt would not give, with its reason.
       type: dict
@@ -150,7 +170,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_mo
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge, default_uri, uri_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.report import (
-    discover_areas, guest_report, offline_report,
+    check_profiles, discover_areas, guest_report, offline_report,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import domain_secrets
 
@@ -161,6 +181,7 @@ def main():
             "name": {"type": "str"},
             "uuid": {"type": "str"},
             "names": {"type": "list", "elements": "str"},
+            "profiles": {"type": "dict"},
             "xml": {"type": "str"},
             "uri": {"type": "str"},
         },
@@ -172,8 +193,9 @@ def main():
         module.no_log_values.add(secret)
     areas = discover_areas()
     try:
+        check_profiles(params.get("profiles"))
         if params.get("xml") is not None:
-            guests = [offline_report(params["xml"], areas)]
+            guests = [offline_report(params["xml"], areas, profiles=params.get("profiles"))]
         else:
             guests = _connected(params, areas)
     except TuningError as exc:
@@ -194,7 +216,7 @@ def _connected(params, areas):
             domains = [edge.lookup(name) for name in params["names"]]
         else:
             domains = sorted(edge.list_domains(), key=lambda dom: dom.name())
-        return [guest_report(edge, dom, areas) for dom in domains]
+        return [guest_report(edge, dom, areas, profiles=params.get("profiles")) for dom in domains]
     finally:
         edge.close()
 

@@ -234,6 +234,13 @@ class LibvirtEdge:
         return self._call("reading domain capabilities", self.conn.getDomainCapabilities,
                           emulator, arch, machine, virttype, 0)
 
+    def pci_node_devices(self):
+        """The node-device XML (virsh nodedev-dumpxml) of every PCI device of the host, sorted by name."""
+        devices = self._call("listing the host's PCI node devices", self.conn.listAllDevices,
+                             libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV)
+        return [self._call("reading node device %s" % dev.name(), dev.XMLDesc, 0)
+                for dev in sorted(devices or [], key=lambda dev: dev.name())]
+
     def lib_version(self):
         """The libvirt version of the daemon, as (major, minor, micro)."""
         number = self._call("reading the libvirt version", self.conn.getLibVersion)
@@ -327,6 +334,12 @@ class LibvirtEdge:
 
     def live_set_memory(self, dom, kib):
         self._call("setting the balloon to %d KiB live" % kib, dom.setMemoryFlags, kib, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def live_set_metadata(self, dom, xml, prefix, uri):
+        """Replace the running guest's <metadata> element of namespace ``uri`` with ``xml`` (None removes it);
+        elements of other namespaces stay as they are."""
+        self._call("recording metadata (%s) live" % uri, dom.setMetadata, libvirt.VIR_DOMAIN_METADATA_ELEMENT,
+                   xml, prefix if xml is not None else None, uri, libvirt.VIR_DOMAIN_AFFECT_LIVE)
 
     # ------------------------------------------------------------------ live reads (tuning_info)
     def domain_xml(self, dom, inactive=False):

@@ -20,7 +20,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors imp
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import check_int_size, check_xml_text, refuse
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size, parse_size, unit_factor
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import (
-    ensure_path, etree, find_path, insert_child, is_empty, remove_element,
+    ensure_path, find_path, insert_child, is_empty, new_element, remove_element, split_last_step,
 )
 
 UNLIMITED = "unlimited"
@@ -517,8 +517,7 @@ class Items(Field):
         self.fields = list(fields)
         self.key = (key,) if isinstance(key, str) else tuple(key or ())
         self.ordered = ordered or not self.key
-        parts = path.rsplit("/", 1)
-        self.container, self.tag = (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
+        self.container, self.tag = split_last_step(path)
         self._by_name = {f.name: f for f in self.fields}
 
     def doc_type(self):
@@ -629,7 +628,7 @@ class Items(Field):
         for item in value:
             elem = by_key.get(self.key_of(item)) if self.key else None
             if elem is None:
-                elem = etree.Element(self.tag)
+                elem = new_element(self.tag)
                 if last is not None:
                     last.addnext(elem)
                 elif existing and existing[0] not in keep and self.key:

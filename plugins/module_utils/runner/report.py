@@ -20,6 +20,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memo
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, AreaView, DomainContext
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
+from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import profile_check, recorded_profile
 
 # libvirt's virDomainNumatuneMemMode numbers
 NUMA_MODES = {0: "strict", 1: "preferred", 2: "interleave", 3: "restrictive"}
@@ -69,10 +70,31 @@ def drift(persistent_root, live_root, areas, ctx=None, live_migratable=None):
     return found
 
 
-def offline_report(xml, areas, what="xml"):
+def offline_report(xml, areas, what="xml", profiles=None):
     """The persistent part of the report, from a domain XML document."""
     root = parse_domain(xml, what)
-    return {"name": root.findtext("name"), "uuid": root.findtext("uuid"), "areas": gather(root, areas)}
+    return {"name": root.findtext("name"), "uuid": root.findtext("uuid"), "areas": gather(root, areas),
+            "profile": profile_report(root, profiles)}
+
+
+def check_profiles(profiles):
+    """Refuse bad user ``profiles`` (numa_plan's option, as tuning_info takes it) before any guest is read."""
+    if profiles is None:
+        return
+    # imported here, as placements.profile_check does: the planner is not needed otherwise
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import PROFILE_FIELDS
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.profiles import ProfileLibrary
+    ProfileLibrary(profiles, fields=PROFILE_FIELDS)
+
+
+def profile_report(root, profiles=None):
+    """The numa_plan profile versions the guest records and whether its settings still match them
+    (placements.profile_check against the built-in and the user's ``profiles``), or None when it records
+    none. A recorded profile that neither knows has ``matches`` None and the ``reason``."""
+    try:
+        return profile_check(root, profiles=profiles)
+    except TuningError as exc:
+        return {"profile": recorded_profile(root), "matches": None, "differences": [], "reason": str(exc)}
 
 
 def _kib_size(kib):
@@ -112,7 +134,7 @@ def _scheduler(kind, params):
     return {"type": kind, "parameters": params}
 
 
-def guest_report(edge, dom, areas):
+def guest_report(edge, dom, areas, profiles=None):
     """Everything tuning_info says about one guest of a connection."""
     persistent = edge.is_persistent(dom)
     running = edge.is_active(dom)
@@ -121,6 +143,7 @@ def guest_report(edge, dom, areas):
     report = {"name": dom.name(), "uuid": dom.UUIDString(), "state": edge.read_state(dom),
               "running": running, "persistent": persistent, "areas": gather(persistent_root, areas),
               "runtime": {}, "drift": []}
+    report["profile"] = profile_report(persistent_root, profiles)
     if running:
         live_root = parse_domain(edge.domain_xml(dom), "the live XML of %s" % dom.name())
         report["live_areas"] = gather(live_root, areas)

@@ -39,7 +39,8 @@ def test_offline_report_is_each_modules_gathered():
     assert result["guest"] == result["guests"][0]
     guest = result["guest"]
     assert (guest["name"], guest["uuid"]) == ("vt-info", None)
-    assert set(guest) == {"name", "uuid", "areas"}
+    assert set(guest) == {"name", "uuid", "areas", "profile"}
+    assert guest["profile"] is None
     assert sorted(guest["areas"]) == sorted(AREAS)
     for name in AREAS:
         assert guest["areas"][name] == run_module(name, {"xml": xml, "state": "gathered"})["gathered"], name
