@@ -188,6 +188,7 @@ guest:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.batch import BatchedReads
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge, default_uri, uri_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.report import (
     discover_areas, guest_report, offline_report,
@@ -232,10 +233,12 @@ def _connected(params, areas):
         if params.get("name") or params.get("uuid"):
             domains = [edge.lookup(params.get("name"), params.get("uuid"))]
         elif params.get("names"):
-            domains = [edge.lookup(name) for name in params["names"]]
+            listed = {dom.name(): dom for dom in edge.list_domains()}
+            domains = [listed.get(name) or edge.lookup(name) for name in params["names"]]
         else:
             domains = sorted(edge.list_domains(), key=lambda dom: dom.name())
-        return [guest_report(edge, dom, areas, effective=params["effective"]) for dom in domains]
+        reader = BatchedReads(edge, domains) if len(domains) > 1 else edge
+        return [guest_report(reader, dom, areas, effective=params["effective"]) for dom in domains]
     finally:
         edge.close()
 
