@@ -34,8 +34,6 @@ PF_KTHREAD = 0x00200000
 
 _VCPU_NAME = re.compile(r"^CPU (\d+)/\w+$")
 _IOTHREAD_NAME = re.compile(r"^IO iothread(\d+)$")
-_SMAPS_HEADER = re.compile(r"^([0-9a-f]+)-([0-9a-f]+)\s+(\S+)\s+\S+\s+\S+\s+\S+\s*(.*)$")
-_SMAPS_FIELD = re.compile(r"^(\w+):\s+(\d+)\s*kB$")
 
 
 class ProcReadError(Exception):
@@ -110,19 +108,24 @@ def read_threads(pid, proc_root="/proc"):
     return threads
 
 
+# a mapping's header line, or one of the fields read here (the regex engine skips the other lines)
+_SMAPS_LINE = re.compile(r"^(?:([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+[ \t]*(.*)"
+                         r"|(Size|KernelPageSize|Rss|AnonHugePages|Shared_Hugetlb|Private_Hugetlb):\s+(\d+) kB)$",
+                         re.MULTILINE)
+
+
 def parse_smaps(text):
-    """{start address: {'size_kib', 'file', 'fields': {smaps key: KiB}}} of an ``smaps`` file."""
-    mappings, current = {}, None
-    for line in text.splitlines():
-        header = _SMAPS_HEADER.match(line)
-        if header:
-            start, end = int(header.group(1), 16), int(header.group(2), 16)
-            current = {"size_kib": (end - start) // 1024, "file": header.group(4).strip() or None, "fields": {}}
-            mappings[start] = current
-            continue
-        field = _SMAPS_FIELD.match(line)
-        if field and current is not None:
-            current["fields"][field.group(1)] = int(field.group(2))
+    """{start address: {'size_kib', 'file', 'fields': {smaps key: KiB}}} of an ``smaps`` file (the keys
+    read here: Size, KernelPageSize, Rss, AnonHugePages, Shared_Hugetlb, Private_Hugetlb)."""
+    mappings, fields = {}, None
+    for match in _SMAPS_LINE.finditer(text):
+        start, end, path, key, value = match.groups()
+        if key is None:
+            start, end = int(start, 16), int(end, 16)
+            fields = {}
+            mappings[start] = {"size_kib": (end - start) // 1024, "file": path.strip() or None, "fields": fields}
+        elif fields is not None:
+            fields[key] = int(value)
     return mappings
 
 
