@@ -147,9 +147,9 @@ guests:
       description:
         - With O(effective=true), what the host kernel enforces for the running guest's QEMU process; empty for a
           guest that does not run.
-        - C(pid); C(vcpus) (C(vcpu), C(tid), C(cpus), C(policy), C(priority)), C(iothreads) (C(iothread), ...),
-          C(emulator) (every other QEMU thread, with its C(name)) and C(kernel_threads) (the kernel's workers in the
-          process, never compared), where C(cpus) is the thread's allowed host CPUs and C(policy) its scheduler
+        - C(pid); C(vcpus) (C(vcpu), C(tid), C(name), C(cpus), C(policy), C(priority)), C(iothreads) (C(iothread),
+          ...), C(emulator) (every other QEMU thread) and C(kernel_threads) (the kernel's workers in the process, never
+          compared), where C(name) is the name QEMU gave the thread, C(cpus) is the thread's allowed host CPUs and C(policy) its scheduler
           policy (V(other), V(batch), V(idle), V(fifo), V(rr)) with its real-time C(priority);
           C(memory), the guest memory resident per host C(node) and C(page_size); C(transparent_hugepages), how
           much of it sits on transparent hugepages; C(hugetlb_pages), the hugetlb pages the process holds per
@@ -158,7 +158,7 @@ guests:
       returned: when O(effective=true)
       sample:
         pid: 4242
-        vcpus: [{"vcpu": 0, "tid": 4250, "cpus": "1", "policy": "other", "priority": 0}]
+        vcpus: [{"vcpu": 0, "tid": 4250, "name": "CPU 0/KVM", "cpus": "1", "policy": "other", "priority": 0}]
         iothreads: []
         emulator: [{"tid": 4242, "name": "qemu-system-x86", "cpus": "0", "policy": "other", "priority": 0}]
         kernel_threads: []

@@ -152,12 +152,9 @@ def threads_drift(threads, pins, scheds, host_cpus):
     return drift
 
 
-def _thread_entry(thread, with_name=False):
-    entry = {"tid": thread["tid"], "cpus": format_cpuset(thread["cpus"]), "policy": thread["policy"],
-             "priority": thread["priority"]}
-    if with_name:
-        entry["name"] = thread["name"]
-    return entry
+def _thread_entry(thread):
+    return {"tid": thread["tid"], "name": thread["name"], "cpus": format_cpuset(thread["cpus"]),
+            "policy": thread["policy"], "priority": thread["priority"]}
 
 
 # ---------------------------------------------------------------------------------------- memory
@@ -298,14 +295,14 @@ def effective_report(root, process, host_cpus, default_hugepage_kib=2048):
     for thread in sorted(threads, key=lambda t: (t["role"], t["index"] if t["index"] is not None else -1, t["tid"])):
         role = thread["role"]
         if role == "kernel":
-            effective["kernel_threads"].append(_thread_entry(thread, with_name=True))
+            effective["kernel_threads"].append(_thread_entry(thread))
             continue
         if role == "vcpu":
             effective["vcpus"].append(dict(_thread_entry(thread), vcpu=thread["index"]))
         elif role == "iothread":
             effective["iothreads"].append(dict(_thread_entry(thread), iothread=thread["index"]))
         else:
-            effective["emulator"].append(_thread_entry(thread, with_name=True))
+            effective["emulator"].append(_thread_entry(thread))
     drift.extend(threads_drift(threads, pins, scheds, host_cpus))
     pairs = match_memory(guest_memory_blocks(root, default_hugepage_kib), process["mappings"])
     for block, mapping in pairs:

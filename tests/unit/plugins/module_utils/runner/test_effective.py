@@ -48,9 +48,9 @@ def test_an_unpinned_guest_as_its_definition_asks():
     assert drift == []
     assert effective == {
         "pid": 100,
-        "vcpus": [{"vcpu": 0, "tid": 103, "cpus": "0-3", "policy": "other", "priority": 0},
-                  {"vcpu": 1, "tid": 104, "cpus": "0-3", "policy": "other", "priority": 0}],
-        "iothreads": [{"iothread": 1, "tid": 102, "cpus": "0-3", "policy": "other", "priority": 0}],
+        "vcpus": [{"vcpu": 0, "tid": 103, "name": "CPU 0/KVM", "cpus": "0-3", "policy": "other", "priority": 0},
+                  {"vcpu": 1, "tid": 104, "name": "CPU 1/KVM", "cpus": "0-3", "policy": "other", "priority": 0}],
+        "iothreads": [{"iothread": 1, "tid": 102, "name": "IO iothread1", "cpus": "0-3", "policy": "other", "priority": 0}],
         "emulator": [{"tid": 100, "name": "qemu-system-x86", "cpus": "0-3", "policy": "other", "priority": 0},
                      {"tid": 101, "name": "qemu-system-x86", "cpus": "0-3", "policy": "other", "priority": 0}],
         "kernel_threads": [{"tid": 105, "name": "kvm-nx-lpage-re", "cpus": "3", "policy": "other", "priority": 0}],

@@ -46,9 +46,9 @@ def test_the_kernel_view_of_a_guest_and_its_drift(tmp_path):
     add_effective(report, FakeEdge(), FakeDomain(), DEFINITION, proc_root=proc)
     assert report["effective"] == {
         "pid": PID,
-        "vcpus": [{"vcpu": 0, "tid": 4249, "cpus": "1", "policy": "fifo", "priority": 5},
-                  {"vcpu": 1, "tid": 4250, "cpus": "0-1", "policy": "other", "priority": 0}],
-        "iothreads": [{"iothread": 1, "tid": 4247, "cpus": "1", "policy": "batch", "priority": 0}],
+        "vcpus": [{"vcpu": 0, "tid": 4249, "name": "CPU 0/KVM", "cpus": "1", "policy": "fifo", "priority": 5},
+                  {"vcpu": 1, "tid": 4250, "name": "CPU 1/KVM", "cpus": "0-1", "policy": "other", "priority": 0}],
+        "iothreads": [{"iothread": 1, "tid": 4247, "name": "IO iothread1", "cpus": "1", "policy": "batch", "priority": 0}],
         "emulator": [{"tid": 4242, "name": "qemu-system-x86", "cpus": "0", "policy": "other", "priority": 0},
                      {"tid": 4246, "name": "qemu-system-x86", "cpus": "0", "policy": "other", "priority": 0},
                      {"tid": 4248, "name": "IO mon_iothread", "cpus": "0", "policy": "other", "priority": 0},
