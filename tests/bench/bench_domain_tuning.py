@@ -9,6 +9,9 @@ import time
 
 import libvirt
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ratios import record  # noqa: E402  pylint: disable=wrong-import-position
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COUNT = int(os.environ.get("BENCH_GUESTS", "30"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1"))
@@ -68,6 +71,7 @@ def main():
         for mode, calls in (("domain_tuning", COUNT), ("per_area", COUNT * AREAS)):
             for label in (mode, mode + " no-op"):
                 print("  %-24s %4d calls        %6.2f s  (%.2f x ping)" % (label, calls, best[label], best[label] / ping))
+                record("domain_tuning", "%s, %d guests x %d areas / ping" % (label, COUNT, AREAS), best[label] / ping)
         print("  ratio per_area/domain_tuning: converge %.2f, no-op %.2f" % (
             best["per_area"] / best["domain_tuning"], best["per_area no-op"] / best["domain_tuning no-op"]))
     finally:

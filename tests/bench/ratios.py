@@ -40,7 +40,7 @@ def main(argv):
         print("  (none recorded)")
     for item in figures:
         value = item["value"]
-        text = ("%.2f" % value) if isinstance(value, float) else str(value)
+        text = (("%.3f" if abs(value) < 1 else "%.2f") % value) if isinstance(value, float) else str(value)
         print("  %-18s %-52s %8s %s" % (item["bench"], item["figure"], text, item["unit"]))
 
 
