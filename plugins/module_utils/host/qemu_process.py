@@ -94,7 +94,10 @@ def read_threads(pid, proc_root="/proc"):
         base = os.path.join(task_dir, str(tid))
         try:
             name = _read(os.path.join(base, "comm")).rstrip("\n")
-            stat = parse_stat(_read(os.path.join(base, "stat")))
+            try:
+                stat = parse_stat(_read(os.path.join(base, "stat")))
+            except (ValueError, IndexError):
+                raise ProcReadError("cannot parse %s" % os.path.join(base, "stat"))
             cpus = parse_status_cpus(_read(os.path.join(base, "status")))
         except ProcReadError:
             if not os.path.isdir(base):

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from fakeproc import GUEST_RAM, HUGE_RAM, NUMA_MAPS, PID, SMAPS, make_proc, stat_line
 
@@ -107,3 +109,13 @@ def test_default_hugepage_size(tmp_path):
     assert default_hugepage_kib(str(tmp_path)) == 2048
     (tmp_path / "meminfo").write_text("MemTotal:  100 kB\nHugepagesize:    1048576 kB\n")
     assert default_hugepage_kib(str(tmp_path)) == 1048576
+
+
+def test_an_unreadable_stat_is_a_clear_error(tmp_path):
+    root = make_proc(tmp_path)
+    stat = os.path.join(root, str(PID), "task", "4242", "stat")
+    with open(stat, "w") as handle:
+        handle.write("4242 (qemu-system-x86) S 1\n")
+    with pytest.raises(ProcReadError) as caught:
+        read_threads(PID, root)
+    assert str(caught.value) == "cannot parse %s" % stat
