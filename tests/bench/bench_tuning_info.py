@@ -95,7 +95,37 @@ def cleanup(conn, names):
             dom.undefine()
 
 
+def measure(names):
+    """--measure: this process's best of two module runs, plain and with effective: true, as JSON."""
+    args = {"uri": "qemu:///system", "names": names}
+    plain = min(run_module(args)[0] for _run in range(2))
+    timed = [run_module(dict(args, effective=True)) for _run in range(2)]
+    effective = None if timed[0][1] is None else min(elapsed for elapsed, _result in timed)
+    print(json.dumps({"plain": plain, "effective": effective}))
+
+
+def compare(trees, names):
+    """The module of each collection tree, rounds interleaved (tree A, tree B, A, B, ...), each in a fresh process."""
+    best = {tree: {"plain": [], "effective": []} for tree in trees}
+    for _round in range(ROUNDS):
+        for tree in trees:
+            env = dict(os.environ, BENCH_COLLECTIONS=tree, BENCH_NAMES=json.dumps(names))
+            proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--measure"], env=env,
+                                  capture_output=True, text=True, check=True)
+            found = json.loads(proc.stdout.strip().splitlines()[-1])
+            for key in ("plain", "effective"):
+                if found[key] is not None:
+                    best[tree][key].append(found[key])
+    print("  module (in-process), rounds interleaved between collection trees:")
+    for tree in trees:
+        plain, effective = best[tree]["plain"], best[tree]["effective"]
+        print("    %-44s %.2f s%s" % (tree, min(plain), ("   effective: true %.2f s" % min(effective)) if effective else ""))
+
+
 def main():
+    if sys.argv[1:] == ["--measure"]:
+        measure(json.loads(os.environ["BENCH_NAMES"]))
+        return
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
     conn = libvirt.open("qemu:///system")
     names = ["%s%03d" % (PREFIX, i) for i in range(COUNT)]
@@ -116,6 +146,8 @@ def main():
             pstats.Stats(profile).sort_stats("tottime").print_stats(25)
             return
         print("bench tuning_info: %d defined guests, %d running, best of %d rounds" % (COUNT, RUNNING, ROUNDS))
+        if os.environ.get("BENCH_COMPARE"):  # before/after: BENCH_COMPARE=/tmp/old-tree (this tree is added)
+            compare(os.environ["BENCH_COMPARE"].split(",") + [os.path.join(ROOT, ".build", "collections")], names)
         figures = {}
         for label, effective in (("module (in-process)", False), ("module, effective: true", True)):
             runs = []

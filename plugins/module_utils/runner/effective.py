@@ -217,7 +217,8 @@ def guest_memory_blocks(root, default_hugepage_kib=2048):
 
 def match_memory(blocks, mappings):
     """Pair each guest RAM block with its mapping in the QEMU process: a hugetlbfs file named after the
-    block's backend (qemu_back_mem.<id>.XXXX) first, else the first unclaimed mapping of exactly its size.
+    block's backend (qemu_back_mem.<id>.XXXX) first, else the first unclaimed mapping of its size (as libvirt
+    rounds it at start).
     Returns [(block, mapping or None)] in the order of ``blocks``."""
     found = {}
 
@@ -233,8 +234,11 @@ def match_memory(blocks, mappings):
     for number, block in enumerate(blocks):
         if number in found:
             continue
+        # libvirt rounds a guest's memory up when it starts it (to 1 MiB, or to the page size for hugepages)
+        align = max(2048, block["page_kib"])
+        largest = -(-block["size_kib"] // align) * align
         for mapping in mappings:
-            if not claimed(mapping) and mapping["size_kib"] == block["size_kib"]:
+            if not claimed(mapping) and block["size_kib"] <= mapping["size_kib"] <= largest:
                 found[number] = mapping
                 break
     return [(block, found.get(number)) for number, block in enumerate(blocks)]

@@ -186,3 +186,10 @@ def test_dimms_are_blocks_of_their_own_and_missing_memory_is_said():
                                                                              ("memdimm0", 128 * MIB)]
     assert effective_report(root, process([], [mapping(1, 256, {0: 1})]), HOST)[1] == [
         "no mapping of 128 MiB (guest memory memdimm0) found in the QEMU process"]
+
+
+def test_memory_rounded_up_at_start_is_still_found():
+    root = parse_domain("<domain><name>g</name><memory unit='KiB'>100000</memory><vcpu>1</vcpu></domain>")
+    rounded = mapping(1, 98, {0: 10})  # 100000 KiB started as 98 MiB (100352 KiB)
+    assert [found for _block, found in match_memory(guest_memory_blocks(root), [mapping(2, 97, {}), rounded])] == [
+        rounded]
