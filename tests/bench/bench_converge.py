@@ -18,8 +18,9 @@ from ratios import record  # noqa: E402  pylint: disable=wrong-import-position
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COUNT = int(os.environ.get("BENCH_GUESTS", "50"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+PREFIX = os.environ.get("BENCH_PREFIX", "vt-bench-")
 AREAS = os.environ.get("BENCH_AREAS", "cputune,memtune,numa,vcpus,cpu_model,iothreads,memory_backing,boot_firmware")
-GUEST = """<domain type='kvm'><name>vt-bench-{i}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+GUEST = """<domain type='kvm'><name>{prefix}{i}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
 <os><type arch='x86_64'>hvm</type></os>
 <cpu mode='custom' match='exact' check='none'><model fallback='forbid'>kvm64</model></cpu>
 <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>"""
@@ -29,7 +30,7 @@ def playbook(mode, expect_changed=False):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "ansible.cfg"),
                ANSIBLE_PYTHON_INTERPRETER=os.environ.get("ANSIBLE_PYTHON_INTERPRETER", sys.executable))
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-           os.path.join(ROOT, "tests", "bench", "converge.yml"), "-e", "bench_mode=%s bench_count=%d" % (mode, COUNT)]
+           os.path.join(ROOT, "tests", "bench", "converge.yml"), "-e", "bench_mode=%s bench_count=%d bench_prefix=%s" % (mode, COUNT, PREFIX)]
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=os.path.join(ROOT, "tests"), check=False)
     elapsed = time.perf_counter() - start
@@ -44,11 +45,11 @@ def playbook(mode, expect_changed=False):
 def main():
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
     conn = libvirt.open("qemu:///system")
-    names = ["vt-bench-%d" % i for i in range(COUNT)]
+    names = ["%s%d" % (PREFIX, i) for i in range(COUNT)]
     areas = [area for area in AREAS.split(",") if area]
     try:
         for i in range(COUNT):
-            conn.defineXML(GUEST.format(i=i))
+            conn.defineXML(GUEST.format(prefix=PREFIX, i=i))
         playbook("ping")  # warm-up: caches
         for area in areas:
             playbook(area, expect_changed=True)  # converge once; the timed runs are no-ops

@@ -25,7 +25,7 @@ from ratios import record  # noqa: E402  pylint: disable=wrong-import-position
 COUNT = int(os.environ.get("BENCH_GUESTS", "100"))
 RUNNING = int(os.environ.get("BENCH_RUNNING", "20"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-PREFIX = os.environ.get("BENCH_PREFIX", "vt-bench-ti-")
+PREFIX = os.environ.get("BENCH_PREFIX", "vt-bench-") + "ti-"
 GUEST = """<domain type='kvm'><name>{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
 <os><type arch='x86_64'>hvm</type></os>
 <cpu mode='custom' match='exact' check='none'><model fallback='forbid'>kvm64</model></cpu>

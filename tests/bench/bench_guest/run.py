@@ -36,7 +36,7 @@ WORKING_SET_MIB = int(os.environ.get("BENCH_GUEST_WS_MIB", "512"))
 LOADS = int(os.environ.get("BENCH_GUEST_LOADS", "4000000"))
 WAKEUPS = int(os.environ.get("BENCH_GUEST_WAKEUPS", "2000"))
 TIMEOUT = int(os.environ.get("BENCH_GUEST_TIMEOUT", "900"))
-PREFIX = os.environ.get("BENCH_PREFIX", "vt-bench-guest-")
+PREFIX = os.environ.get("BENCH_PREFIX", "vt-bench-") + "guest-"
 # the working set, the copy buffers (64 MiB), the kernel and the initramfs, rounded to 2 MiB pages
 MEMORY_MIB = (WORKING_SET_MIB + 64 + 160 + 1) // 2 * 2
 NR_HUGEPAGES = "/proc/sys/vm/nr_hugepages"
