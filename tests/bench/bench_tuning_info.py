@@ -63,9 +63,11 @@ def ansible_env():
 
 def playbook(names, effective):
     env = ansible_env()
-    play = [{"name": "tuning_info bench", "hosts": "hypervisors", "gather_facts": False, "tasks": [
-        {"name": "Report", "virtuned.libvirt.tuning_info": dict({"uri": "qemu:///system", "names": names},
-                                                                  **({"effective": True} if effective else {}))}]}]
+    args = {"uri": "qemu:///system", "names": names}
+    if effective:
+        args["effective"] = True
+    play = [{"name": "tuning_info bench", "hosts": "hypervisors", "gather_facts": False,
+             "tasks": [{"name": "Report", "virtuned.libvirt.tuning_info": args}]}]
     path = os.path.join(ROOT, ".build", "bench_tuning_info.yml")
     with open(path, "w") as handle:
         json.dump(play, handle)

@@ -29,7 +29,7 @@ AnonHugePages:         0 kB
 Shared_Hugetlb:        0 kB
 Private_Hugetlb:       0 kB
 VmFlags: rd mr mw me sd
-7fc307e00000-7fc30fe00000 rw-p 00000000 00:00 0 
+7fc307e00000-7fc30fe00000 rw-p 00000000 00:00 0{space}
 Size:             131072 kB
 KernelPageSize:        4 kB
 Rss:                8192 kB
@@ -45,7 +45,7 @@ AnonHugePages:         0 kB
 Shared_Hugetlb:   131072 kB
 Private_Hugetlb:       0 kB
 VmFlags: rd wr sh mr mw me ms de ht sd
-"""
+""".format(space=" ")  # smaps pads an anonymous mapping's header with a space
 NUMA_MAPS = """55908d6e2000 default file=/usr/bin/qemu-system-x86_64 mapped=1015 active=949 N0=1015 kernelpagesize_kB=4
 7fc307e00000 default anon=2048 dirty=2048 active=0 N0=1536 N1=512 kernelpagesize_kB=4
 7f0000000000 bind:0 file=/dev/hugepages/libvirt/qemu/1-g/qemu_back_mem.pc.ram.Xa1b2\\040(deleted) huge dirty=64 N0=48 N1=16 kernelpagesize_kB=2048
@@ -60,7 +60,8 @@ def stat_line(tid, comm, policy, priority, flags, nice=0):
     return "%d (%s) %s\n" % (tid, comm, " ".join(fields.get(number, "0") for number in range(3, 53)))
 
 
-def make_proc(root, threads=THREADS, smaps=SMAPS, numa_maps=NUMA_MAPS, name="vt-guest", pid=PID):
+def make_proc(root, threads=None, smaps=SMAPS, numa_maps=NUMA_MAPS, name="vt-guest", pid=PID):
+    threads = THREADS if threads is None else threads
     base = os.path.join(str(root), str(pid))
     for tid, comm, cpus, policy, priority, flags in threads:
         task = os.path.join(base, "task", str(tid))

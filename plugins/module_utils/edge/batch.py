@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import libvirt
 
+
 def _state_names():
     return {libvirt.VIR_DOMAIN_NOSTATE: "no state", libvirt.VIR_DOMAIN_RUNNING: "running",
             libvirt.VIR_DOMAIN_BLOCKED: "blocked", libvirt.VIR_DOMAIN_PAUSED: "paused",

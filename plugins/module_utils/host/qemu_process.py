@@ -142,7 +142,7 @@ def parse_numa_maps(text):
             continue
         entry = {"policy": words[1], "huge": False, "file": None, "kernel_page_kib": None, "pages": {}}
         for word in words[2:]:
-            key, _, value = word.partition("=")
+            key, _sep, value = word.partition("=")
             if word == "huge":
                 entry["huge"] = True
             elif key == "file":

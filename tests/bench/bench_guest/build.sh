@@ -18,7 +18,8 @@ kernel_pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0
                  && { ls busybox-static_*.deb >/dev/null 2>&1 || apt-get download busybox-static; }) 2>&1 \
   | grep -v "couldn't be accessed by user '_apt'" || true
 for deb in "$out"/debs/*.deb; do dpkg-deb -x "$deb" "$out/unpacked"; done
-cp "$(ls "$out"/unpacked/boot/vmlinuz-* | head -1)" "$out/vmlinuz"
+kernels=("$out"/unpacked/boot/vmlinuz-*)
+cp "${kernels[0]}" "$out/vmlinuz"
 gcc -O2 -static -o "$out/guestbench" "$root/tests/bench/bench_guest/guestbench.c"
 "${PYTHON:-python3}" "$root/tests/bench/bench_guest/initramfs.py" "$out/initrd.gz" \
   "$out/unpacked/bin/busybox" "$out/guestbench"

@@ -109,6 +109,34 @@ def write_pages(count):
         handle.write("%d\n" % count)
 
 
+def free_2m(conn):
+    return sum(sizes.get(2048, 0) for sizes in conn.getFreePages([2048], 0, 1, 0).values())
+
+
+class Hugepages:
+    """2 MiB pages for the tuned guest: the pool grows by what is missing before each tuned boot (other users
+    of the pool come and go) and shrinks by what this run added at the end."""
+
+    def __init__(self, conn, pages):
+        self.conn, self.pages, self.added = conn, pages, 0
+
+    def ensure(self):
+        missing = self.pages - free_2m(self.conn)
+        if missing > 0:
+            before = read_pages()
+            write_pages(before + missing)
+            self.added += read_pages() - before
+            if free_2m(self.conn) < self.pages:
+                raise SystemExit("the kernel reserved too few 2 MiB pages: %d free, the tuned guest needs %d"
+                                 % (free_2m(self.conn), self.pages))
+
+    def give_back(self):
+        if self.added:
+            with contextlib.suppress(OSError):
+                write_pages(max(read_pages() - self.added, 0))
+            self.added = 0
+
+
 def boot(conn, name, log, on_start=None):
     """Start the guest, wait for it to power off; the figures of its BENCH line and the seconds it took."""
     with open(log, "w"):
@@ -164,18 +192,13 @@ def main():
     names = {"untuned": PREFIX + "untuned", "tuned": PREFIX + "tuned"}
     logs = {side: os.path.join(BUILD, "console-%s.log" % side) for side in names}
     cleanup(conn, names.values())
-    pages = MEMORY_MIB // 2
-    before = read_pages()
+    hugepages = Hugepages(conn, MEMORY_MIB // 2)
     try:
         for side, name in names.items():
             conn.defineXML(GUEST.format(virt=virt, name=name, memory=MEMORY_MIB, build=BUILD, ws=WORKING_SET_MIB,
                                         loads=LOADS, wakeups=WAKEUPS, log=logs[side],
                                         model="kvm64" if virt == "kvm" else "qemu64"))
         tune(names["tuned"])
-        write_pages(before + pages)
-        if read_pages() < before + pages:
-            raise SystemExit("the kernel reserved only %d of the %d 2 MiB pages the tuned guest needs"
-                             % (read_pages() - before, pages))
         print("bench-guest: %s; guest %d MiB, 1 vCPU, working set %d MiB, %d pointer-chase loads, %d wake-ups; "
               "%d pairs interleaved" % (label, MEMORY_MIB, WORKING_SET_MIB, LOADS, WAKEUPS, PAIRS))
         sys.stdout.flush()
@@ -183,20 +206,21 @@ def main():
         proof = []
         for pair in range(PAIRS):
             for side in ("untuned", "tuned"):
-                check = (lambda name: effective(name)) if side == "tuned" and pair == 0 else None
+                if side == "tuned":
+                    hugepages.ensure()
+                check = effective if side == "tuned" and pair == 0 else None
                 figures, elapsed, extra = boot(conn, names[side], logs[side], check)
                 if extra is not None:
                     proof.append(extra)
                 results[side].append(figures)
-                print("  run %d %-8s %5.0f s  %s" % (pair + 1, side, elapsed,
-                                                    "  ".join("%s=%g" % item for item in sorted(figures.items()))))
+                shown = "  ".join("%s=%g" % item for item in sorted(figures.items()))
+                print("  run %d %-8s %5.0f s  %s" % (pair + 1, side, elapsed, shown))
                 sys.stdout.flush()
         if proof:
             drift, hugetlb, unavailable = proof[0]
             print("  tuned guest read back with tuning_info effective: true: effective_drift %s, hugetlb pages %s%s"
                   % (json.dumps(drift), json.dumps(hugetlb), (", unavailable %s" % json.dumps(unavailable)) if unavailable else ""))
-        print("  %-28s %-26s %-26s %s" % ("metric", "untuned median (min-max)", "tuned median (min-max)",
-                                        "tuned/untuned"))
+        print("  %-28s %-26s %-26s %s" % ("metric", "untuned median (min-max)", "tuned median (min-max)", "tuned/untuned"))
         for key, title, better in METRICS:
             untuned = summary([run[key] for run in results["untuned"]])
             tuned = summary([run[key] for run in results["tuned"]])
@@ -210,9 +234,7 @@ def main():
                   " ratios are not a prediction of KVM ratios.")
     finally:
         cleanup(conn, names.values())
-        now = read_pages()
-        with contextlib.suppress(OSError):
-            write_pages(before if now >= before else now)
+        hugepages.give_back()
         conn.close()
 
 

@@ -13,6 +13,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.host.qemu_process
     ProcReadError, default_hugepage_kib, find_qemu_pid, parse_numa_maps, parse_smaps, parse_stat, read_mappings,
     read_qemu_process, read_threads, thread_role)
 
+
 def test_stat_fields_are_counted_from_the_last_parenthesis():
     line = stat_line(7, "odd) name (x", 2, 10, 0x40, nice=-5)
     assert parse_stat(line) == {"flags": 0x40, "nice": -5, "priority": 10, "policy": "rr"}

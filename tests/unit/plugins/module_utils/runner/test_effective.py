@@ -182,8 +182,8 @@ def test_memory_blocks_found_by_backend_file_name_then_by_size():
 def test_dimms_are_blocks_of_their_own_and_missing_memory_is_said():
     root = domain("<maxMemory slots='4' unit='MiB'>1024</maxMemory><devices><memory model='dimm'><target>"
                   "<size unit='MiB'>128</size><node>0</node></target></memory></devices>", memory_mib=384)
-    assert [(b["what"], b["size_kib"]) for b in guest_memory_blocks(root)] == [("pc.ram", 256 * MIB),
-                                                                             ("memdimm0", 128 * MIB)]
+    blocks = [(b["what"], b["size_kib"]) for b in guest_memory_blocks(root)]
+    assert blocks == [("pc.ram", 256 * MIB), ("memdimm0", 128 * MIB)]
     assert effective_report(root, process([], [mapping(1, 256, {0: 1})]), HOST)[1] == [
         "no mapping of 128 MiB (guest memory memdimm0) found in the QEMU process"]
 
