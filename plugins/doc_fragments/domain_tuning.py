@@ -76,4 +76,16 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+    details:
+      - Runs where libvirt-python can reach the libvirt daemon named by O(uri), usually the hypervisor itself;
+        with O(xml) it needs neither libvirt nor a hypervisor.
+  action_group:
+    description: Use C(group/virtuned.libvirt.libvirt) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - virtuned.libvirt.libvirt
 '''

@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: hugepage_reservation
 short_description: The hugepage pools a NUMA plan needs, for hugepage_pools or the hugepages_host role
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Takes M(virtuned.libvirt.numa_plan)'s C(host_requirements) and the C(host) result of M(virtuned.libvirt.host_info),
     and returns one pool per node and page size that the plan uses, with at least the pages the plan needs and

@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: placement_options
 short_description: The domain_tuning options that apply one guest's NUMA plan
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Takes one entry of M(virtuned.libvirt.numa_plan)'s C(plan) (a guest that fits) and returns its options per
     area, ready for M(virtuned.libvirt.domain_tuning) (C(vcpus), C(cpu_model), C(numa), C(iothreads), C(cputune),

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: boot_firmware
 short_description: Firmware, loader, NVRAM, direct kernel boot and boot order of a libvirt guest (<os>)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages the C(<os>) element of a libvirt domain except C(<type>) - automatic firmware selection
     and its features, an explicit loader and NVRAM, direct kernel boot, boot order and boot menu.

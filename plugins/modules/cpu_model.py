@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: cpu_model
 short_description: The guest CPU of a libvirt guest - mode, model, topology, features (<cpu>)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages the C(<cpu>) element of a libvirt domain - CPU mode, model, vendor, topology, features,
     cache and physical address bits.

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: cputune
 short_description: CPU pinning, CFS bandwidth and scheduling of a libvirt guest (<cputune>)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages the C(<cputune>) element of a libvirt domain - vCPU, emulator and iothread pinning,
     CPU shares and CFS bandwidth (period/quota), real-time and batch schedulers, cache allocation

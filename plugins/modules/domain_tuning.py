@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: domain_tuning
 short_description: Tune several areas of one libvirt guest in one call (one read, one define)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Takes the options of the area modules under the area modules' names and applies them
     all with one read of the persistent definition and one define, through the same engine
@@ -56,14 +56,18 @@ notes:
 '''
 
 EXAMPLES = r'''
-- name: Place a guest from a numa_plan result in one call
+- name: Place each guest of a numa_plan result in one call (its memory follows the planned cells)
   virtuned.libvirt.domain_tuning:
     name: "{{ item.name }}"
-    cputune: "{{ item.cputune }}"
-    numa: "{{ item.numa }}"
-    memory_backing: "{{ item.memory_backing }}"
-    vcpus: "{{ item.vcpus }}"
-    cpu_model: "{{ item.cpu_model }}"
+    vcpus: "{{ areas.vcpus }}"
+    cpu_model: "{{ areas.cpu_model }}"
+    numa: "{{ areas.numa }}"
+    memory_devices: "{{ areas.memory_devices }}"
+    iothreads: "{{ areas.iothreads | default(omit) }}"
+    cputune: "{{ areas.cputune }}"
+    memory_backing: "{{ areas.memory_backing }}"
+  vars:
+    areas: "{{ item | virtuned.libvirt.placement_options }}"
   loop: "{{ plan.plan | selectattr('fits') }}"
 
 - name: Four vCPUs, pinned, on 2 MiB pages

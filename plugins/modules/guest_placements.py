@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: guest_placements
 short_description: Read what the defined guests hold on the host, as numa_plan's existing
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads every guest libvirt knows on O(uri) (one connection, no change) and returns, per guest, the host CPUs
     it holds for itself and its memory per host node and page size, in the shape of
@@ -24,6 +24,8 @@ description:
   - Read-only; the result is the same in check mode.
 author:
   - virtuned.libvirt contributors (@virtuned)
+extends_documentation_fragment:
+  - virtuned.libvirt.attributes.libvirt
 requirements:
   - libvirt-python
 options:
@@ -73,6 +75,21 @@ existing:
       description: Memory per host node and page size (C(node), C(size), C(page_size) small, 2M or 1G).
       type: list
       elements: dict
+    shared_vcpus:
+      description:
+        - Shared vCPUs (those that hold no host CPU of their own) per host node, as C(node) and C(count); only when
+          the guest has some whose node is known.
+      type: list
+      elements: dict
+    pci_devices:
+      description: Addresses of the PCI host devices passed through to the guest; only when it has some.
+      type: list
+      elements: str
+    profile:
+      description:
+        - The numa_plan profile versions the guest records in its C(<metadata>) (C(urn:virtuned.libvirt:tuning:1)
+          namespace); only when it records some.
+      type: str
     active:
       description: Whether the guest runs.
       type: bool

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: host_info
 short_description: Read the host's CPUs, NUMA nodes, hugepage pools and kernel CPU sets
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reports the host as M(virtuned.libvirt.numa_plan) sees it; every CPU with its socket, die, core,
     thread siblings, L3 cache group, online state and membership in the kernel's C(isolated) and
@@ -24,6 +24,8 @@ description:
   - Read-only; the result is the same in check mode.
 author:
   - virtuned.libvirt contributors (@virtuned)
+extends_documentation_fragment:
+  - virtuned.libvirt.attributes.libvirt
 requirements:
   - lxml
   - libvirt-python (connected mode only)

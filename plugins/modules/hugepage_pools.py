@@ -25,6 +25,8 @@ description:
   - Pools not listed in O(pages) are left as they are; a count of 0 releases a pool.
 author:
   - virtuned.libvirt contributors (@virtuned)
+extends_documentation_fragment:
+  - virtuned.libvirt.attributes.linux_host
 options:
   pages:
     description: The pools wanted.
@@ -153,26 +155,10 @@ default_size_kib:
   sample: 2048
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.host.hugepage_pools import (
-    SysfsPools, check_memory, describe_short, kernel_args, parse_requests, persistence, read_pools, reserve,
-    split_boot_time)
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import parse_size
-
-
-def running_default_size_kib(proc_root):
-    try:
-        with open(os.path.join(proc_root, "meminfo")) as handle:
-            for line in handle:
-                if line.startswith("Hugepagesize:"):
-                    return int(line.split()[1])
-    except (IOError, OSError, ValueError, IndexError):
-        pass
-    return None
+from ansible_collections.virtuned.libvirt.plugins.module_utils.host.hugepage_pools import converge_pools, describe_short
 
 
 def main():
@@ -193,39 +179,11 @@ def main():
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    pools = SysfsPools(params["sysfs_root"])
     try:
-        sizes, nodes = pools.sizes(), pools.nodes()
-        if not sizes:
-            raise TuningError("sysfs_root: %r is not valid: it offers no hugepage sizes (no kernel/mm/hugepages)"
-                              % params["sysfs_root"])
-        pages = [dict((k, v) for k, v in page.items() if v is not None) for page in params["pages"]]
-        requests = parse_requests(pages, sizes, nodes, "pages")
-        default_size_kib = None
-        if params["default_size"]:
-            default_size_kib = parse_requests([{"size": params["default_size"], "count": 0}], sizes, nodes,
-                                              "default_size")[0]["size_kib"]
-        min_free_kib = parse_size(params["min_free"], "min_free", default_unit="KiB") // 1024
-        runtime, boot = split_boot_time(requests, params["boot_time"])
-        check_memory(pools, runtime, boot, min_free_kib)
-        outcome = reserve(pools, runtime, check_mode=module.check_mode, allow_partial=params["allow_partial"],
-                          timeout=params["timeout"])
-        per_node, host = read_pools(pools)
-        running_default = running_default_size_kib(params["proc_root"])
-        result = dict(
-            changed=bool(outcome["changes"]),
-            pools=per_node,
-            host_pools=host,
-            changes=outcome["changes"],
-            short=outcome["short"],
-            kernel_args=kernel_args(boot, default_size_kib),
-            default_size_kib=running_default,
-        )
-        result.update(persistence(runtime, running_default))
+        result = converge_pools(module.params, module.check_mode)
     except (TuningError, IOError, OSError) as exc:
         module.fail_json(msg=str(exc))
-    for change in outcome["short"]:
+    for change in result["short"]:
         module.warn("hugepages left short: %s" % describe_short(change))
     module.exit_json(**result)
 

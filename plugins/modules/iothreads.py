@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: iothreads
 short_description: I/O threads of a libvirt guest and which disks and controllers use them
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages C(<iothreads>), C(<iothreadids>) and C(<defaultiothread>) of a libvirt domain, and the
     C(iothread) attribute of the C(<driver>) of existing virtio disks and virtio-scsi controllers.

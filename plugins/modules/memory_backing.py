@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: memory_backing
 short_description: How a libvirt guest's memory is backed - hugepages, locking, sharing (<memoryBacking>)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages the C(<memoryBacking>) element of a libvirt domain - hugepages (per guest NUMA cell),
     KSM opt-out, locked memory, the memory source and access mode, allocation and discard.

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: memory_devices
 short_description: Memory size, balloon, hot-plug ceiling and DIMMs of a libvirt guest
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages C(<memory>), C(<currentMemory>) (the balloon target), C(<maxMemory>) (the memory hot-plug
     ceiling and its slots) and the guest's DIMMs (C(<memory model='dimm'>) devices). Other memory devices

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: memtune
 short_description: Memory limits of a libvirt guest (<memtune>)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages the C(<memtune>) element of a libvirt domain - the cgroup hard and soft memory limits,
     the memory plus swap limit and the minimum guarantee.

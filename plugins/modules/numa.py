@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: numa
 short_description: NUMA placement and guest NUMA topology of a libvirt guest (<numatune>, <cpu><numa>)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages C(<numatune>) (which host NUMA nodes the guest's memory comes from, as a whole and per
     guest cell) and the guest NUMA cells under C(<cpu><numa>).

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: tuning_info
 short_description: Every tuning area of libvirt guests at once, what runs, and the drift between the two
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns, for one guest or many, the settings of every tuning area of this collection (cputune, memtune,
     memory_backing, numa, memory_devices, vcpus, iothreads, cpu_model, boot_firmware, and any other area module
@@ -21,6 +21,8 @@ description:
   - Reads only, over a read-only connection; secrets in the domain XML are never returned.
 author:
   - virtuned.libvirt contributors (@virtuned)
+extends_documentation_fragment:
+  - virtuned.libvirt.attributes.libvirt
 options:
   name:
     description: Name of one libvirt domain.

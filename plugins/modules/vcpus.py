@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: vcpus
 short_description: Number, placement and hot-plug state of a libvirt guest's vCPUs (<vcpu>, <vcpus>)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages the C(<vcpu>) element of a libvirt domain (maximum and current vCPU count, placement,
     default CPU set) and the C(<vcpus>) list (which vCPU ids are enabled, hotpluggable, and their

@@ -39,10 +39,10 @@ def test_parallel_tasks_on_different_areas(guests, tmp_path):
             results.append(json.loads(out))
         assert [r["changed"] for r in results] == [True, True, True], results
         persistent = parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-        assert AREAS["cputune"].present(AREAS["cputune"].read(persistent)) == {
+        assert AREAS["cputune"].to_options(AREAS["cputune"].read(persistent)) == {
             "shares": shares, "emulatorpin": str(round_ % 2)}
-        assert AREAS["memtune"].present(AREAS["memtune"].read(persistent)) == {"soft_limit": "%d MiB" % (64 + round_)}
-        assert AREAS["iothreads"].present(AREAS["iothreads"].read(persistent))["count"] == round_ + 1
+        assert AREAS["memtune"].to_options(AREAS["memtune"].read(persistent)) == {"soft_limit": "%d MiB" % (64 + round_)}
+        assert AREAS["iothreads"].to_options(AREAS["iothreads"].read(persistent))["count"] == round_ + 1
         # and the running guest got all three
         assert dom.schedulerParametersFlags(libvirt.VIR_DOMAIN_AFFECT_LIVE)["cpu_shares"] == shares
         assert dom.memoryParameters(libvirt.VIR_DOMAIN_AFFECT_LIVE)["soft_limit"] == (64 + round_) * 1024

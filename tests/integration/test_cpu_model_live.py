@@ -15,7 +15,7 @@ FEATURES = [{"name": "vmx", "policy": "disable"}]
 def cpu(dom, flags=libvirt.VIR_DOMAIN_XML_MIGRATABLE):
     """The guest CPU as defined (the plain live XML holds QEMU's expansion of it)."""
     values = AREA.read(parse_domain(dom.XMLDesc(flags)))
-    return AREA.present(values)
+    return AREA.to_options(values)
 
 
 def cpu_model(check_mode=False, **args):

@@ -12,11 +12,11 @@ LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
 
 
 def persistent(dom):
-    return AREA.present(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
+    return AREA.to_options(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
 
 
 def live(dom):
-    return AREA.present(AREA.read(parse_domain(dom.XMLDesc(0))))
+    return AREA.to_options(AREA.read(parse_domain(dom.XMLDesc(0))))
 
 
 def test_cputune_playbook_live_and_persistent(guests):

@@ -45,7 +45,7 @@ def free_2m(conn):
 
 
 def persistent(dom):
-    return AREA.present(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
+    return AREA.to_options(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
 
 
 def test_guest_on_2m_hugepages_boots(qemu, hugepages, guests):
@@ -69,7 +69,7 @@ def test_guest_on_2m_hugepages_boots(qemu, hugepages, guests):
     dom.create()
     assert dom.isActive()
     assert free_before - free_2m(qemu) == GUEST_PAGES  # the guest's memory is on 2 MiB pages
-    live = AREA.present(AREA.read(parse_domain(dom.XMLDesc(0))))
+    live = AREA.to_options(AREA.read(parse_domain(dom.XMLDesc(0))))
     assert live == expected
 
     rc, tasks, stats = run_playbook("memory_backing.yml", {"guest": NAME})

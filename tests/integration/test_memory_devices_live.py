@@ -22,11 +22,11 @@ def hotplug_guest_xml(name, max_memory=True):
 
 
 def persistent(dom):
-    return AREA.present(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
+    return AREA.to_options(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
 
 
 def live(dom):
-    return AREA.present(AREA.read(parse_domain(dom.XMLDesc(0))))
+    return AREA.to_options(AREA.read(parse_domain(dom.XMLDesc(0))))
 
 
 def test_dimm_hotplug_into_a_running_guest(guests):

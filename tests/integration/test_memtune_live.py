@@ -16,7 +16,7 @@ UNLIMITED = 9007199254740991
 
 
 def persistent(dom):
-    return AREA.present(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
+    return AREA.to_options(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
 
 
 def limits(dom, flags):

@@ -14,11 +14,11 @@ CELLS = [{"id": 0, "cpus": "0-1", "memory": "64 MiB"}, {"id": 1, "cpus": "2-3", 
 
 
 def persistent(dom):
-    return AREA.present(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
+    return AREA.to_options(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
 
 
 def live(dom):
-    return AREA.present(AREA.read(parse_domain(dom.XMLDesc(0))))
+    return AREA.to_options(AREA.read(parse_domain(dom.XMLDesc(0))))
 
 
 def test_numa_playbook_live_and_persistent(guests):

@@ -55,8 +55,8 @@ def expected_tuning(cpu):
 
 def tuning(xml):
     root = parse_domain(xml)
-    shown = {name: AREAS[name].present(AREAS[name].read(root)) for name in ("cputune", "numa", "memory_backing", "vcpus")}
-    shown["topology"] = AREAS["cpu_model"].present(AREAS["cpu_model"].read(root)).get("topology")
+    shown = {name: AREAS[name].to_options(AREAS[name].read(root)) for name in ("cputune", "numa", "memory_backing", "vcpus")}
+    shown["topology"] = AREAS["cpu_model"].to_options(AREAS["cpu_model"].read(root)).get("topology")
     return shown
 
 

@@ -30,12 +30,16 @@ def _fmt(cpus):
 
 
 def make_spec(name, nodes, threads, numbering, offline=(), isolated=(), nohz_full=(),
-              memory_gib=None, pages=None, free_pages=None, distances=None, cmdline=""):
+              memory_gib=None, pages=None, free_pages=None, distances=None, cmdline="", nodes_per_socket=1,
+              pci=()):
     """Build a host spec.
 
-    nodes: cores per node (one socket per node). threads: SMT threads per core.
+    nodes: cores per node (one socket per node, or nodes_per_socket nodes per socket, as with
+    sub-NUMA clustering). threads: SMT threads per core.
     numbering: 'interleaved' (sibling n + total/2) or 'adjacent' (threads of a core consecutive).
     pages: {node: {size_kib: total}}; free_pages: {node: {size_kib: free}} (sysfs only).
+    pci: PCI devices for node-device XML: {address, node (-1: none), class, vendor, product, driver,
+    pf (address of the physical function), vfs (addresses of the virtual functions)}.
     """
     total_cores = sum(nodes)
     cpus = []
@@ -47,7 +51,8 @@ def make_spec(name, nodes, threads, numbering, offline=(), isolated=(), nohz_ful
             else:
                 ids = [core_index * threads + t for t in range(threads)]
             for cpu_id in ids:
-                cpus.append({"id": cpu_id, "node": node, "socket": node, "die": 0, "core": core,
+                cpus.append({"id": cpu_id, "node": node, "socket": node // nodes_per_socket, "die": 0,
+                             "core": core + (node % nodes_per_socket) * ncores,
                              "siblings": ids, "online": cpu_id not in offline})
             core_index += 1
     cpus.sort(key=lambda c: c["id"])
@@ -59,7 +64,17 @@ def make_spec(name, nodes, threads, numbering, offline=(), isolated=(), nohz_ful
         "name": name, "cpus": cpus, "nodes": list(range(n)), "memory_kib": [m * GIB_KIB for m in memory_gib],
         "pages": pages or {}, "free_pages": free_pages or {}, "distances": distances,
         "isolated": sorted(isolated), "nohz_full": sorted(nohz_full), "cmdline": cmdline,
+        "pci": [dict({"class": "0x020000", "vendor": "0x8086", "product": "0x1572", "driver": "vfio-pci",
+                      "pf": None, "vfs": []}, **device) for device in pci],
     }
+
+
+def _nic(address, node, vfs=(), driver="i40e"):
+    return {"address": address, "node": node, "driver": driver, "vfs": list(vfs)}
+
+
+def _vf(address, node, pf):
+    return {"address": address, "node": node, "product": "0x154c", "driver": "vfio-pci", "pf": pf}
 
 
 HOSTS = {
@@ -85,7 +100,26 @@ HOSTS = {
     # 2 nodes x 8 single-thread cores
     "no-smt": make_spec("no-smt", [8, 8], 1, "adjacent", memory_gib=[16, 16],
                         pages={0: {1048576: 8}, 1: {1048576: 8}}),
+    # 2 nodes x 4 cores x 2 threads (siblings 2n, 2n+1), 2 MiB and 1 GiB pages; a NIC on node 1 with two
+    # virtual functions, a GPU on node 0, a SATA controller that reports no NUMA node
+    "two-node-nic": make_spec(
+        "two-node-nic", [4, 4], 2, "adjacent", memory_gib=[16, 16],
+        pages={0: {2048: 1024, 1048576: 4}, 1: {2048: 1024, 1048576: 4}},
+        pci=[_nic("0000:3b:00.0", 1, vfs=["0000:3b:02.0", "0000:3b:02.1"]),
+             _vf("0000:3b:02.0", 1, "0000:3b:00.0"), _vf("0000:3b:02.1", 1, "0000:3b:00.0"),
+             {"address": "0000:17:00.0", "node": 0, "class": "0x030200", "vendor": "0x10de", "product": "0x20b5"},
+             {"address": "0000:00:17.0", "node": -1, "class": "0x010601", "product": "0xa352", "driver": "ahci"}]),
+    # 2 sockets of 2 nodes each (sub-NUMA clustering), 4 single-thread cores per node, 1 GiB pages;
+    # NICs on nodes 1 and 3
+    "snc-four-node-pci": make_spec(
+        "snc-four-node-pci", [4, 4, 4, 4], 1, "adjacent", memory_gib=[8, 8, 8, 8], nodes_per_socket=2,
+        pages=dict((n, {1048576: 4}) for n in range(4)),
+        distances=[[10, 11, 21, 21], [11, 10, 21, 21], [21, 21, 10, 11], [21, 21, 11, 10]],
+        pci=[_nic("0000:18:00.0", 1), _nic("0000:af:00.0", 3)]),
 }
+# the bench host of issue 11: 4 sockets x 32 cores x 2 threads (not a fixture file: only the bench uses it)
+BENCH_HOST = make_spec("four-socket-32-core", [32, 32, 32, 32], 2, "interleaved", memory_gib=[256] * 4,
+                       pages=dict((n, {2048: 16384, 1048576: 64}) for n in range(4)))
 
 
 def capabilities_xml(spec):
@@ -121,6 +155,58 @@ def capabilities_xml(spec):
         out.append("      <bank id='%d' level='3' type='both' size='32' unit='MiB' cpus='%s'/>" % (node, _fmt(cpus)))
     out += ["    </cache>", "  </host>", "", "</capabilities>", ""]
     return "\n".join(out)
+
+
+def nodedev_xml(spec):
+    """virsh nodedev-dumpxml output of each PCI device of the spec (libvirt 9.0's shape), in address order."""
+    out = []
+    for device in sorted(spec.get("pci") or [], key=lambda d: d["address"]):
+        domain, bus, rest = device["address"].split(":")
+        slot, function = rest.split(".")
+        name = "pci_%s_%s_%s_%s" % (domain, bus, slot, function)
+        lines = ["<device>", "  <name>%s</name>" % name,
+                 "  <path>/sys/devices/pci%s:%s/%s</path>" % (domain, bus, device["address"]),
+                 "  <parent>computer</parent>"]
+        if device.get("driver"):
+            lines += ["  <driver>", "    <name>%s</name>" % device["driver"], "  </driver>"]
+        lines += ["  <capability type='pci'>", "    <class>%s</class>" % device["class"],
+                  "    <domain>%d</domain>" % int(domain, 16), "    <bus>%d</bus>" % int(bus, 16),
+                  "    <slot>%d</slot>" % int(slot, 16), "    <function>%d</function>" % int(function, 16),
+                  "    <product id='%s'>Device %s</product>" % (device["product"], device["product"][2:]),
+                  "    <vendor id='%s'>Vendor %s</vendor>" % (device["vendor"], device["vendor"][2:])]
+        if device.get("pf"):
+            pdomain, pbus, prest = device["pf"].split(":")
+            pslot, pfunction = prest.split(".")
+            lines += ["    <capability type='phys_function'>",
+                      "      <address domain='0x%s' bus='0x%s' slot='0x%s' function='0x%s'/>"
+                      % (pdomain, pbus, pslot, pfunction), "    </capability>"]
+        if device.get("vfs"):
+            lines.append("    <capability type='virt_functions' maxCount='64'>")
+            for vf in device["vfs"]:
+                vdomain, vbus, vrest = vf.split(":")
+                vslot, vfunction = vrest.split(".")
+                lines.append("      <address domain='0x%s' bus='0x%s' slot='0x%s' function='0x%s'/>"
+                             % (vdomain, vbus, vslot, vfunction))
+            lines.append("    </capability>")
+        lines += ["    <iommuGroup number='%d'>" % int(bus, 16),
+                  "      <address domain='0x%s' bus='0x%s' slot='0x%s' function='0x%s'/>"
+                  % (domain, bus, slot, function), "    </iommuGroup>"]
+        if device["node"] >= 0:
+            lines.append("    <numa node='%d'/>" % device["node"])
+        lines += ["  </capability>", "</device>", ""]
+        out.append("\n".join(lines))
+    return out
+
+
+def nodedev_path(name):
+    return os.path.join(FIXTURES, name + ".nodedev.xml")
+
+
+def load_nodedevs(name):
+    """The node-device XML documents of a fixture host (one file, documents split at each <device>)."""
+    with open(nodedev_path(name)) as handle:
+        text = handle.read()
+    return ["<device>" + part for part in text.split("<device>")[1:]]
 
 
 def _write(path, text):
@@ -192,4 +278,7 @@ if __name__ == "__main__":
     for host_name, host_spec in HOSTS.items():
         with open(fixture_path(host_name), "w") as out_file:
             out_file.write(capabilities_xml(host_spec))
+        if host_spec["pci"]:
+            with open(nodedev_path(host_name), "w") as out_file:
+                out_file.write("".join(nodedev_xml(host_spec)))
     sys.stdout.write("wrote %d capabilities files under %s\n" % (len(HOSTS), FIXTURES))

@@ -11,7 +11,8 @@ EFI guest never shows a pending change because of it. Nothing applies live.
 from __future__ import annotations
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError, option_error
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge import live_ops
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, HostAction
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
     Attr, Bool, Enum, Field, Group, Int, Request, ScalarList, Str, Text,
 )
@@ -78,7 +79,7 @@ class FirmwareFeatures(Field):
         if is_empty(elem):
             remove_element(elem, stop=context)
 
-    def canon(self, value):
+    def comparable(self, value):
         if not value or all(v is None for v in value.values()):
             return None
         return tuple(sorted(value.items()))
@@ -89,7 +90,7 @@ class FirmwareFeatures(Field):
         current = current or {}
         return {key: desired.get(key) if desired.get(key) is not None else current.get(key) for key in self.NAMES}
 
-    def present(self, value):
+    def to_options(self, value):
         if not value:
             return None
         shown = {key: v for key, v in value.items() if v is not None}
@@ -128,16 +129,12 @@ def _default_boot(root, values):
     return values
 
 
-class BootFirmwareArea(Area):
-    def read(self, root):
-        values = _default_boot(root, super().read(root))
-        values["_root"] = root  # not an option: target() needs the devices' own boot orders
-        return values
+def fill_in(values, root):
+    return _default_boot(root, values)
 
-    def target(self, current, desired, state):
-        result = super().target(current, desired, state)
-        result["_secure_boot_toggled"] = _secure_boot_toggled(result, current)
-        return _default_boot(current.get("_root"), result)
+
+def adjust_target(result, view):
+    return _default_boot(view.root, result)
 
 
 def validate(target, ctx):
@@ -148,11 +145,11 @@ def validate(target, ctx):
     features = target["firmware_features"] or {}
     if any(v is not None for v in features.values()) and target["firmware"] != "efi":
         raise TuningError("firmware_features: %s is not valid: firmware features need firmware efi (firmware is %s)"
-                          % (FirmwareFeatures("x").present(features), target["firmware"] or "not set"))
+                          % (FirmwareFeatures("x").to_options(features), target["firmware"] or "not set"))
     if features.get("enrolled_keys") and features.get("secure_boot") is False:
         raise TuningError("firmware_features.enrolled_keys: true is not valid with secure_boot false")
     warnings = []
-    if target.get("_secure_boot_toggled") and not target.get("reset_nvram"):
+    if _secure_boot_toggled(target, ctx.current) and not target.get("reset_nvram"):
         warnings.append("firmware_features.secure_boot: the guest's NVRAM still holds the variables of the old "
                         "setting; set reset_nvram: true (or start the guest once with virsh start --reset-nvram) "
                         "for the change to take effect")
@@ -192,42 +189,33 @@ def _secure_boot_toggled(area_target, current):
 
 # --------------------------------------------------------------------------- live
 
-def _restart_if_different(option):
+def live_view(live_root, view):
     """Nothing applies live. An EFI guest's live XML holds the loader and NVRAM libvirt chose for
-    firmware='efi' (and no firmware attribute): that is the same request, not a pending change."""
-    def handler(live, target, ctx):
-        field = AREA.by_name[option]
-        live_root = ctx.live_root
-        wanted_efi = find_path(ctx.root, "os") is not None and ctx.root.find("os").get("firmware") == "efi"
-        expanded = (live_root is not None and live_root.find("os") is not None
-                    and live_root.find("os").get("firmware") is None and live_root.find("os/loader") is not None)
-        if wanted_efi and expanded:
-            if option == "firmware":
-                return []
-            if option in ("loader", "nvram") and target is None:
-                return []
-            if option == "firmware_features":
-                loader = live_root.find("os/loader")
-                secure = loader.get("secure") == "yes"
-                if bool((target or {}).get("secure_boot")) == secure:
-                    return []
-                raise NotLive()
-        if field.canon(live) == field.canon(target):
-            return []
-        raise NotLive()
-    return handler
+    firmware='efi' (and no firmware attribute): that is the same request as the definition's."""
+    live = view.read_area(live_root)
+    defined = view.read_area(view.root)
+    live_os = live_root.find("os")
+    expanded = live_os is not None and live_os.get("firmware") is None and live_os.find("loader") is not None
+    if defined["firmware"] == "efi" and expanded:
+        live["firmware"] = "efi"
+        for option in ("loader", "nvram"):
+            if defined[option] is None:
+                live[option] = None
+        secure = live_os.find("loader").get("secure") == "yes"
+        if bool((defined["firmware_features"] or {}).get("secure_boot")) == secure:
+            live["firmware_features"] = defined["firmware_features"]
+    return live
 
 
-def reset_nvram_steps(result, ctx):
+def reset_nvram_actions(values, view):
     """With reset_nvram, a secure-boot toggle also removes the old NVRAM (fresh at the next start)."""
-    if not (result.target.get("reset_nvram") and result.target.get("_secure_boot_toggled")):
+    if not (values.target.get("reset_nvram") and _secure_boot_toggled(values.target, values.current)):
         return []
-    path = (result.target.get("nvram") or {}).get("path")
-    return [LiveOp("reset_nvram", (path,), "reset the NVRAM%s: fresh from its template at the next start"
-                   % (" " + path if path else ""))]
+    path = (values.target.get("nvram") or {}).get("path")
+    return [HostAction(live_ops.RESET_NVRAM, (path,), "reset the NVRAM%s: fresh from its template at the next start"
+                       % (" " + path if path else ""))]
 
 
-AREA = BootFirmwareArea("boot_firmware", FIELDS, diff_paths=["os"], validate=validate,
-                        live={f.name: _restart_if_different(f.name) for f in FIELDS if f.name != "reset_nvram"},
-                        after_define=reset_nvram_steps,
-                        description="boot and firmware: <os> except <type>")
+AREA = Area("boot_firmware", FIELDS, diff_paths=["os"], validate=validate, fill_in=fill_in,
+            adjust_target=adjust_target, live_view=live_view, after_define=reset_nvram_actions,
+            description="boot and firmware: <os> except <type>")

@@ -9,19 +9,15 @@ them, and <cpu> is removed only when nothing else is left in it. Nothing applies
 
 from __future__ import annotations
 
-import copy
-
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
     Attr, Bool, Enum, Group, Int, Items, Str, Text,
 )
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import to_string
 
 MODES = ("host-passthrough", "host-model", "custom", "maximum")
 POLICIES = ("force", "require", "optional", "disable", "forbid")
 CLUSTERS_SINCE = (10, 1, 0)  # libvirt learnt <topology clusters=...> in 10.1.0
-TOPOLOGY = ("sockets", "dies", "clusters", "cores", "threads")
 
 FIELDS = [
     Attr("mode", "mode", Enum(*MODES), path="cpu"),
@@ -80,33 +76,20 @@ def _fill_defaults(values):
     return values
 
 
-class CpuModelArea(Area):
-    def read(self, root):
-        return _fill_defaults(super().read(root))
+def fill_in(values, _root):
+    return _fill_defaults(values)
 
-    def snapshot(self, root):
-        """<cpu> without its NUMA cells (the numa area shows those)."""
-        cpu = root.find("cpu")
-        if cpu is None:
-            return ""
-        clone = copy.deepcopy(cpu)
-        for numa in clone.findall("numa"):
-            clone.remove(numa)
-        clone.tail = None
-        if len(clone) == 0:
-            clone.text = None
-        return to_string(clone, pretty=True) + "\n"
 
-    def target(self, current, desired, state):
-        result = super().target(current, desired, state)
-        if state == "deleted" and desired.get("mode") is not None:
-            # without a mode the rest of <cpu> means nothing: drop what depends on it
-            result.update(match=None, check=None, migratable=None)
-        return _fill_defaults(result)
+def adjust_target(result, view):
+    if view.state == "deleted" and view.desired.get("mode") is not None:
+        # without a mode the rest of <cpu> means nothing: drop what depends on it
+        result.update(match=None, check=None, migratable=None)
+    return _fill_defaults(result)
 
 
 def validate(target, ctx):
-    """Topology against the vCPU count; model, mode and clusters against the host when connected."""
+    """Mode, model and topology; model, mode and clusters against the host when connected (the topology
+    against the vCPU maximum: engine/rules.py)."""
     mode = target["mode"]
     if target["migratable"] is not None and mode not in ("host-passthrough", "maximum"):
         raise TuningError("migratable: not valid with mode %s: only host-passthrough and maximum take it" % mode)
@@ -118,17 +101,6 @@ def validate(target, ctx):
         for name in ("sockets", "cores", "threads"):
             if topology.get(name) is None:
                 raise TuningError("topology.%s: required: libvirt needs sockets, cores and threads" % name)
-        product, parts = 1, []
-        for name in TOPOLOGY:
-            value = topology.get(name)
-            if value is None:
-                continue
-            product *= value
-            parts.append("%s %d" % (name, value))
-        maximum = ctx.max_vcpus()
-        if product != maximum:
-            raise TuningError("topology: %s = %d vCPUs does not match the guest's maximum of %d vCPUs; "
-                              "change topology or vcpus.maximum" % (" x ".join(parts), product, maximum))
         if topology.get("clusters") not in (None, 1):
             _check_clusters(ctx)
     _check_host(target, ctx)
@@ -164,19 +136,13 @@ def _check_host(target, ctx):
 
 # --------------------------------------------------------------------------- live
 
-def _restart_if_different(option):
-    """Nothing changes live; compare with the CPU the guest was started with, not QEMU's expansion of it
-    (the plain live XML lists every feature of the model and check='full' once QEMU has started)."""
-    def handler(live, target, ctx):
-        started = ctx.host("live_migratable")
-        if started is not None:
-            field = AREA.by_name[option]
-            if field.canon(AREA.read(started).get(option)) == field.canon(target):
-                return []
-        raise NotLive()
-    return handler
+def live_view(live_root, view):
+    """The CPU the guest was started with, not QEMU's expansion of it (the plain live XML lists every
+    feature of the model and check='full' once QEMU has started). Nothing changes live."""
+    started = view.live_migratable()
+    return view.read_area(started if started is not None else live_root)
 
 
-AREA = CpuModelArea("cpu_model", FIELDS, diff_paths=["cpu"], validate=validate,
-                    live={f.name: _restart_if_different(f.name) for f in FIELDS},
-                    description="guest CPU: <cpu> except its NUMA cells")
+AREA = Area("cpu_model", FIELDS, diff_paths=["cpu"], diff_drop=["cpu/numa"], validate=validate,
+            fill_in=fill_in, adjust_target=adjust_target, live_view=live_view,
+            description="guest CPU: <cpu> except its NUMA cells")

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge import live_ops
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_cpus import vcpu_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
     Attr, AttrSize, CpuSet, Enum, Group, Int, Items, Text,
 )
@@ -82,16 +84,12 @@ FIELDS = [
 ]
 
 
-def _check_sched(option, items, ids_name, allowed, allowed_text):
+def _check_sched(option, items, ids_name):
     seen = set()
     for item in items or []:
         where = "%s[%s=%s]" % (option, ids_name, item[ids_name])
         ids = parse_cpuset(item[ids_name], "%s.%s" % (where, ids_name))
         _check_priority(where, item)
-        outside = ids - allowed
-        if outside:
-            raise TuningError("%s.%s: %r names %s %s, but %s" % (
-                where, ids_name, item[ids_name], ids_name, format_cpuset(outside), allowed_text))
         overlap = ids & seen
         if overlap:
             raise TuningError("%s.%s: %r overlaps another %s entry on %s %s (libvirt refuses overlaps)" % (
@@ -110,15 +108,11 @@ def _check_priority(where, item):
         raise TuningError("%s.priority: required with scheduler %s (1-99)" % (where, scheduler))
 
 
-def _check_vcpus_sets(option, items, max_vcpus):
+def _check_vcpus_sets(option, items):
     seen = set()
     for item in items or []:
         where = "%s[vcpus=%s].vcpus" % (option, item["vcpus"])
         vcpus = parse_cpuset(item["vcpus"], where)
-        outside = {v for v in vcpus if v >= max_vcpus}
-        if outside:
-            raise TuningError("%s: %r names vCPUs %s, but the guest has %d vCPUs (0-%d); change vcpus.maximum first"
-                              % (where, item["vcpus"], format_cpuset(outside), max_vcpus, max_vcpus - 1))
         if vcpus & seen:
             raise TuningError("%s: %r overlaps another %s entry on vCPUs %s (libvirt refuses overlaps)"
                               % (where, item["vcpus"], option, format_cpuset(vcpus & seen)))
@@ -126,29 +120,19 @@ def _check_vcpus_sets(option, items, max_vcpus):
 
 
 def validate(target, ctx):
-    """Rules that need the whole domain (and the host, when connected)."""
-    max_vcpus = ctx.max_vcpus()
-    iothreads = ctx.iothread_ids()
-    iothread_text = ("the guest defines iothreads %s" % format_cpuset(iothreads)) if iothreads \
-        else "the guest defines no iothreads (set iothreads.count first)"
+    """Pins against the host's CPUs, schedulers, overlaps (vCPU and iothread ids: engine/rules.py)."""
     for pin in target["vcpupin"] or []:
-        if pin["vcpu"] >= max_vcpus:
-            raise TuningError("vcpupin[vcpu=%d].vcpu: %d is not valid: the guest has %d vCPUs (0-%d); "
-                              "raise vcpus.maximum or drop this pin" % (pin["vcpu"], pin["vcpu"], max_vcpus, max_vcpus - 1))
         ctx.check_host_cpus("vcpupin[vcpu=%d].cpuset" % pin["vcpu"], pin["cpuset"])
     ctx.check_host_cpus("emulatorpin", target["emulatorpin"])
     for pin in target["iothreadpin"] or []:
         where = "iothreadpin[iothread=%d]" % pin["iothread"]
-        if pin["iothread"] not in iothreads:
-            raise TuningError("%s.iothread: %d is not valid: %s" % (where, pin["iothread"], iothread_text))
         ctx.check_host_cpus(where + ".cpuset", pin["cpuset"])
-    _check_sched("vcpusched", target["vcpusched"], "vcpus", set(range(max_vcpus)),
-                 "the guest has %d vCPUs (0-%d)" % (max_vcpus, max_vcpus - 1))
-    _check_sched("iothreadsched", target["iothreadsched"], "iothreads", iothreads, iothread_text)
+    _check_sched("vcpusched", target["vcpusched"], "vcpus")
+    _check_sched("iothreadsched", target["iothreadsched"], "iothreads")
     if target["emulatorsched"] is not None:
         _check_priority("emulatorsched", target["emulatorsched"])
-    _check_vcpus_sets("cachetune", target["cachetune"], max_vcpus)
-    _check_vcpus_sets("memorytune", target["memorytune"], max_vcpus)
+    _check_vcpus_sets("cachetune", target["cachetune"])
+    _check_vcpus_sets("memorytune", target["memorytune"])
     for tune in target["memorytune"] or []:
         if not tune.get("nodes"):
             raise TuningError("memorytune[vcpus=%s].nodes: required: at least one {id, bandwidth}" % tune["vcpus"])
@@ -157,46 +141,42 @@ def validate(target, ctx):
 
 # --------------------------------------------------------------------------- live
 
-def _default_affinity(ctx):
-    vcpu = ctx.root.find("vcpu")
-    return vcpu.get("cpuset") if vcpu is not None else None
-
-
-def _pins(live, target, key, method, noun, ctx):
-    before = {pin[key]: pin["cpuset"] for pin in live or []}
-    after = {pin[key]: pin["cpuset"] for pin in target or []}
+def _pins(values, view, option, key, method, noun):
+    before = {pin[key]: pin["cpuset"] for pin in values.live[option] or []}
+    after = {pin[key]: pin["cpuset"] for pin in values.target[option] or []}
     ops = []
     for ident in sorted(set(before) | set(after)):
         if before.get(ident) == after.get(ident):
             continue
-        cpuset = after.get(ident) or _default_affinity(ctx)
+        cpuset = after.get(ident) or vcpu_cpuset(view.root)
         ops.append(LiveOp(method, (ident, cpuset), "pin %s %d to %s" % (noun, ident, cpuset or "all host CPUs")))
     return ops
 
 
-def live_vcpupin(live, target, ctx):
-    return _pins(live, target, "vcpu", "pin_vcpu", "vCPU", ctx)
+def live_vcpupin(values, view):
+    return _pins(values, view, "vcpupin", "vcpu", live_ops.PIN_VCPU, "vCPU")
 
 
-def live_iothreadpin(live, target, ctx):
-    return _pins(live, target, "iothread", "pin_iothread", "iothread", ctx)
+def live_iothreadpin(values, view):
+    return _pins(values, view, "iothreadpin", "iothread", live_ops.PIN_IOTHREAD, "iothread")
 
 
-def live_emulatorpin(live, target, ctx):
-    cpuset = target or _default_affinity(ctx)
-    return [LiveOp("pin_emulator", (cpuset,), "pin the emulator to %s" % (cpuset or "all host CPUs"))]
+def live_emulatorpin(values, view):
+    cpuset = values.target["emulatorpin"] or vcpu_cpuset(view.root)
+    return [LiveOp(live_ops.PIN_EMULATOR, (cpuset,), "pin the emulator to %s" % (cpuset or "all host CPUs"))]
 
 
 def _live_scheduler(option):
     param = SCHEDULER_PARAMS[option]
 
-    def handler(live, target, ctx):
+    def handler(values, view):
+        target = values.target[option]
         if target is None:
             if option.endswith("quota"):
                 target = -1  # libvirt's "no limit"
             else:
                 raise NotLive("libvirt cannot return a running guest to the default %s" % option)
-        return [LiveOp("set_scheduler", ({param: target},), "set %s to %s" % (param, target))]
+        return [LiveOp(live_ops.SET_SCHEDULER, ({param: target},), "set %s to %s" % (param, target))]
     return handler
 
 

@@ -11,8 +11,9 @@ Canonical form: ``iothreadids`` always lists every iothread (libvirt numbers tho
 
 from __future__ import annotations
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError, option_error
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge import live_ops
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
     Attr, Field, Group, Int, Items, Text,
@@ -99,7 +100,7 @@ class DeviceAttribute(Field):
             items.append({self.key: ident, self.value: number})
         return items
 
-    def canon(self, value):
+    def comparable(self, value):
         return tuple(sorted(((item[self.key], item[self.value]) for item in value or []), key=repr))
 
     def merge(self, current, desired):
@@ -130,7 +131,7 @@ class DeviceAttribute(Field):
             elif driver is not None and self.attr in driver.attrib:
                 del driver.attrib[self.attr]
 
-    def present(self, value):
+    def to_options(self, value):
         return [dict(item) for item in sorted(value or [], key=lambda item: repr(item[self.key]))]
 
 
@@ -168,6 +169,10 @@ class IothreadIds(Items):
         super().write(context, value)
 
 
+DISKS = DeviceAttribute("disks", "devices/disk", "target", _disk_target, "iothread", "iothread", "disk")
+CONTROLLERS = DeviceAttribute("controllers", "devices/controller", "index", _controller_index, "iothread", "iothread",
+                              "controller", select=_is_scsi_controller)
+
 FIELDS = [
     Text("count", "iothreads", Int(0)),
     IothreadIds("iothreadids", "iothreadids/iothread", [
@@ -177,13 +182,12 @@ FIELDS = [
                                Attr("shrink", "shrink", Int(0))]),
     ], key="id"),
     Group("defaultiothread", "defaultiothread", POOL),
-    DeviceAttribute("disks", "devices/disk", "target", _disk_target, "iothread", "iothread", "disk"),
-    DeviceAttribute("controllers", "devices/controller", "index", _controller_index, "iothread", "iothread",
-                    "controller", select=_is_scsi_controller),
+    DISKS,
+    CONTROLLERS,
 ]
 
 
-def _materialise(values):
+def list_every_iothread(values, _root=None):
     """Every iothread id listed; count is their number (libvirt numbers the unlisted ones)."""
     ids = [dict(item) for item in values.get("iothreadids") or []]
     count = values.get("count") if isinstance(values.get("count"), int) else 0
@@ -199,60 +203,53 @@ def _materialise(values):
     return values
 
 
-class IothreadsArea(Area):
-    def read(self, root):
-        return _materialise(super().read(root))
+def diff_drivers(root):
+    """For --diff: the <driver> of each device that names an iothread, after the area's elements."""
+    parts = []
+    for field in (DISKS, CONTROLLERS):
+        for ident, device in sorted(field.devices(root).items(), key=lambda pair: repr(pair[0])):
+            driver = device.find("driver")
+            if driver is not None and driver.get("iothread") is not None:
+                parts.append("<!-- %s %s -->\n%s\n" % (field.kind, ident, to_string(_bare(driver))))
+    return "".join(parts)
 
-    def snapshot(self, root):
-        """The area's elements, then the <driver> of each device that names an iothread."""
-        parts = [super().snapshot(root)]
-        for field in (self.by_name["disks"], self.by_name["controllers"]):
-            for ident, device in sorted(field.devices(root).items(), key=lambda pair: repr(pair[0])):
-                driver = device.find("driver")
-                if driver is not None and driver.get("iothread") is not None:
-                    parts.append("<!-- %s %s -->\n%s\n" % (field.kind, ident, to_string(_bare(driver))))
-        return "".join(parts)
 
-    def target(self, current, desired, state):
-        result = super().target(current, desired, state)
-        given_ids = desired.get("iothreadids")
-        count = desired.get("count")
-        if state == "deleted":
-            if count is not None:
-                result["iothreadids"] = []
-            result["count"] = len(result["iothreadids"] or []) or None
-        elif count is not None:
-            named = {item["id"] for item in given_ids or []}
-            ids = [dict(item) for item in result["iothreadids"] or []]
-            if count < len(named):
-                raise TuningError("count: %d is not valid: iothreadids lists %d iothreads (%s); raise count or list fewer"
-                                  % (count, len(named), format_cpuset(named)))
-            # a lower count removes the highest ids the task does not name
-            for item in sorted(ids, key=lambda item: -item["id"]):
-                if len(ids) <= count:
-                    break
-                if item["id"] not in named:
-                    ids.remove(item)
-            result["iothreadids"], result["count"] = ids, count
-            result = _materialise(result)
-        else:
-            result["count"] = len(result["iothreadids"] or []) or None
-        result["_before_ids"] = {item["id"] for item in current.get("iothreadids") or []}
-        return result
+def adjust_target(result, view):
+    desired, state = view.desired, view.state
+    given_ids = desired.get("iothreadids")
+    count = desired.get("count")
+    if state == "deleted":
+        if count is not None:
+            result["iothreadids"] = []
+        result["count"] = len(result["iothreadids"] or []) or None
+    elif count is not None:
+        named = {item["id"] for item in given_ids or []}
+        ids = [dict(item) for item in result["iothreadids"] or []]
+        if count < len(named):
+            raise TuningError("count: %d is not valid: iothreadids lists %d iothreads (%s); raise count or list fewer"
+                              % (count, len(named), format_cpuset(named)))
+        # a lower count removes the highest ids the task does not name
+        for item in sorted(ids, key=lambda item: -item["id"]):
+            if len(ids) <= count:
+                break
+            if item["id"] not in named:
+                ids.remove(item)
+        result["iothreadids"], result["count"] = ids, count
+        result = list_every_iothread(result)
+    else:
+        result["count"] = len(result["iothreadids"] or []) or None
+    return result
 
 
 def validate(target, ctx):
-    """Devices, pool sizes, and every user of an iothread (disks, controllers, cputune)."""
-    ids = ctx.iothread_ids()
-    before = target.get("_before_ids") or set()
-    defined = ("the guest defines iothreads %s" % format_cpuset(ids)) if ids else "the guest defines no iothreads"
+    """Devices and pool sizes (every user of an iothread against the iothreads: engine/rules.py)."""
     for index, item in enumerate(target["iothreadids"] or []):
         _check_pool("iothreadids[%d]" % index, item)
         if item.get("poll") and any(v is not None for v in item["poll"].values()):
             _check_poll_support("iothreadids[%d].poll" % index, ctx)
     if target["defaultiothread"]:
         _check_pool("defaultiothread", target["defaultiothread"])
-    disks = AREA.by_name["disks"].devices(ctx.root)
+    disks = DISKS.devices(ctx.root)
     for index, item in enumerate(target["disks"] or []):
         where = "disks[%d]" % index
         disk = disks.get(item["target"])
@@ -266,7 +263,7 @@ def validate(target, ctx):
                               % (where, item["target"], bus or "not set"))
         if item["iothread"] is None:
             raise TuningError("%s.iothread: required: the iothread id for disk %s" % (where, item["target"]))
-    controllers = AREA.by_name["controllers"].devices(ctx.root)
+    controllers = CONTROLLERS.devices(ctx.root)
     for index, item in enumerate(target["controllers"] or []):
         where = "controllers[%d]" % index
         controller = controllers.get(item["index"])
@@ -279,43 +276,7 @@ def validate(target, ctx):
                               "take an iothread" % (where, item["index"], controller.get("model") or "not set"))
         if item["iothread"] is None:
             raise TuningError("%s.iothread: required: the iothread id for controller %d" % (where, item["index"]))
-    for user, iothread, own in _users(ctx.root):
-        if iothread in ids:
-            continue
-        if iothread in before:
-            raise TuningError("iothreads: removing iothread %d is refused: %s uses it; %s first"
-                              % (iothread, user, "move it (%s)" % own if own else "change cputune"))
-        raise TuningError("%s: iothread %d is not valid: %s (add it with count or iothreadids)"
-                          % (user, iothread, defined))
     return []
-
-
-def _users(root):
-    """(who, iothread id, option that moves it) for every user of an iothread in the domain."""
-    for ident, disk in AREA.by_name["disks"].devices(root).items():
-        number = _driver_iothread(disk)
-        if number is not None:
-            yield "disk %s" % ident, number, "disks"
-    for ident, controller in AREA.by_name["controllers"].devices(root).items():
-        number = _driver_iothread(controller)
-        if number is not None:
-            yield "SCSI controller %d" % ident, number, "controllers"
-    for pin in root.findall("cputune/iothreadpin"):
-        if (pin.get("iothread") or "").isdigit():
-            yield "cputune.iothreadpin", int(pin.get("iothread")), None
-    for sched in root.findall("cputune/iothreadsched"):
-        try:
-            numbers = parse_cpuset(sched.get("iothreads", ""), "iothreadsched")
-        except TuningError:
-            continue
-        for number in sorted(numbers):
-            yield "cputune.iothreadsched", number, None
-
-
-def _driver_iothread(device):
-    driver = device.find("driver")
-    text = driver.get("iothread") if driver is not None else None
-    return int(text) if text is not None and text.isdigit() else None
 
 
 def _check_pool(where, item):
@@ -349,15 +310,15 @@ def _params_of(item):
     return params
 
 
-def live_iothreads(live, target, ctx):
+def live_iothreads(values, view):
     """Add, remove and set the parameters of iothreads (count and iothreadids plan the same calls)."""
-    live_ids = {item["id"]: item for item in AREA.read(ctx.live_root)["iothreadids"]}
-    wanted = {item["id"]: item for item in AREA.read(ctx.root)["iothreadids"]}
+    live_ids = {item["id"]: item for item in values.live["iothreadids"]}
+    wanted = {item["id"]: item for item in values.target["iothreadids"]}
     ops = []
     for ident in sorted(set(live_ids) - set(wanted)):
-        ops.append(LiveOp("del_iothread", (ident,), "remove iothread %d" % ident))
+        ops.append(LiveOp(live_ops.DEL_IOTHREAD, (ident,), "remove iothread %d" % ident))
     for ident in sorted(set(wanted) - set(live_ids)):
-        ops.append(LiveOp("add_iothread", (ident,), "add iothread %d" % ident))
+        ops.append(LiveOp(live_ops.ADD_IOTHREAD, (ident,), "add iothread %d" % ident))
     for ident in sorted(wanted):
         want, have = _params_of(wanted[ident]), _params_of(live_ids.get(ident, {}))
         dropped = sorted(set(have) - set(want))
@@ -365,24 +326,25 @@ def live_iothreads(live, target, ctx):
             raise NotLive("iothread %d: %s return to libvirt's defaults at the next boot" % (ident, ", ".join(dropped)))
         change = {k: v for k, v in want.items() if have.get(k) != v}
         if change:
-            ops.append(LiveOp("set_iothread_params", (ident, change), "set iothread %d %s" % (
+            ops.append(LiveOp(live_ops.SET_IOTHREAD_PARAMS, (ident, change), "set iothread %d %s" % (
                 ident, ", ".join("%s=%s" % (k, change[k]) for k in sorted(change)))))
     return ops
 
 
 def live_device(what):
-    def handler(live, target, ctx):
+    def handler(values, view):
         raise NotLive("moving a %s to another iothread takes effect at the next boot" % what)
     return handler
 
 
-def live_default(live, target, ctx):
+def live_default(values, view):
     raise NotLive("the default iothread's pool changes at the next boot")
 
 
 LIVE = {"count": live_iothreads, "iothreadids": live_iothreads, "defaultiothread": live_default,
         "disks": live_device("disk"), "controllers": live_device("controller")}
 
-AREA = IothreadsArea(
+AREA = Area(
     "iothreads", FIELDS, diff_paths=["iothreads", "iothreadids", "defaultiothread"], validate=validate, live=LIVE,
+    fill_in=list_every_iothread, adjust_target=adjust_target, diff_extra=diff_drivers,
     description="I/O threads: <iothreads>, <iothreadids>, <defaultiothread> and the iothread of disks and controllers")

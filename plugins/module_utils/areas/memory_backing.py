@@ -34,14 +34,14 @@ class HugePages(Items):
             return None
         return super().read(context)
 
-    def canon(self, value):
-        return None if value is None else super().canon(value)
+    def comparable(self, value):
+        return None if value is None else super().comparable(value)
 
     def delete(self, current, given):
         if not given:
             return None
-        gone = [super(HugePages, self).canon([item]) for item in given]
-        left = [item for item in (current or []) if super(HugePages, self).canon([item]) not in gone]
+        gone = [super(HugePages, self).comparable([item]) for item in given]
+        left = [item for item in (current or []) if super(HugePages, self).comparable([item]) not in gone]
         return left or None
 
     def is_empty_value(self, value):
@@ -61,8 +61,8 @@ class HugePages(Items):
         if value:
             super().write(context, value)
 
-    def present(self, value):
-        return None if value is None else super().present(value)
+    def to_options(self, value):
+        return None if value is None else super().to_options(value)
 
 
 FIELDS = [
@@ -137,9 +137,7 @@ def validate(target, ctx):
                             "not start until more are reserved (vm.nr_hugepages or virtuned.libvirt.hugepage_pools)"
                             % (needed[size], format_size(size), total,
                                ", ".join("node %d: %d" % (node, free[node]) for node in sorted(free))))
-    if target["locked"] and find_path(ctx.root, "memtune/hard_limit") is None:
-        warnings.append("locked: the guest's memory is locked but memtune has no hard_limit, so libvirt lets QEMU "
-                        "lock memory without limit; set memtune hard_limit (guest memory plus QEMU's overhead)")
+    # locked memory against memtune's hard_limit: engine/rules.py
     return warnings
 
 

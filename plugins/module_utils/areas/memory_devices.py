@@ -11,14 +11,13 @@ slot to a DIMM defined without one, and that DIMM still matches the task that cr
 
 from __future__ import annotations
 
-import copy
-
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import (
-    dimm_elements, dimm_total, element_size, guest_cells,
+    dimm_elements, element_size, guest_cells,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge import live_ops
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import Attr, Group, Int, Items, Size, Text
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import (
@@ -59,7 +58,7 @@ class Dimms(Items):
     def read(self, context):
         return [{f.name: f.read(elem) for f in self.fields} for elem in dimm_elements(context)]
 
-    def canon(self, value):
+    def comparable(self, value):
         return tuple(sorted((item.get("size"), item.get("node"), item.get("slot")) for item in (value or [])))
 
     def merge(self, current, desired):
@@ -92,7 +91,7 @@ class Dimms(Items):
                 continue
             insert_child(devices, dimm_element(item))
 
-    def present(self, value):
+    def to_options(self, value):
         shown = []
         for item in value or []:
             size = item.get("size")
@@ -148,30 +147,16 @@ def _total(dimms):
     return sum(item.get("size") or 0 for item in dimms or [])
 
 
-class MemoryDevicesArea(Area):
+def adjust_target(target, view):
     """<memory> follows the DIMMs unless the task sets it; a full balloon reads as no balloon target."""
-
-    def target(self, current, desired, state):
-        target = super().target(current, desired, state)
-        if state != "merged" and target.get("dimms"):
-            target["dimms"] = adopt_slots(current.get("dimms"), target["dimms"])
-        if desired.get("memory") is None and isinstance(current.get("memory"), int):
-            target["memory"] = current["memory"] - _total(current.get("dimms")) + _total(target.get("dimms"))
-        if target.get("current_memory") is not None and target["current_memory"] == target.get("memory"):
-            target["current_memory"] = None
-        return target
-
-    def snapshot(self, root):
-        """<maxMemory>, <memory>, <currentMemory> and every DIMM, for --diff."""
-        text = super().snapshot(root)
-        dimms = [to_string(_detached(elem), pretty=True) for elem in dimm_elements(root)]
-        return text + "".join(part + "\n" for part in dimms)
-
-
-def _detached(elem):
-    clone = copy.deepcopy(elem)
-    clone.tail = None
-    return clone
+    current, desired = view.current, view.desired
+    if view.state != "merged" and target.get("dimms"):
+        target["dimms"] = adopt_slots(current.get("dimms"), target["dimms"])
+    if desired.get("memory") is None and isinstance(current.get("memory"), int):
+        target["memory"] = current["memory"] - _total(current.get("dimms")) + _total(target.get("dimms"))
+    if target.get("current_memory") is not None and target["current_memory"] == target.get("memory"):
+        target["current_memory"] = None
+    return target
 
 
 FIELDS = [
@@ -234,36 +219,29 @@ def validate(target, ctx):
                 if slot in slots:
                     raise TuningError("dimms[%d].slot: %d is not valid: dimms[%d] has it too" % (index, slot, slots[slot]))
                 slots[slot] = index
-    if cells:
-        cell_memory = sum(cell["memory"] for cell in cells.values())
-        if cell_memory + _total(dimms) != memory:
-            raise TuningError("memory: %r is not valid: the guest's NUMA cells (%s) and DIMMs (%s) add up to %s, and "
-                              "libvirt derives the memory from them; change the cells (to change both at once, set "
-                              "memory_devices.memory and numa.cells in one virtuned.libvirt.domain_tuning task)"
-                              % (format_size(memory), format_size(cell_memory), format_size(_total(dimms)),
-                                 format_size(cell_memory + _total(dimms))))
     return []
 
 
 # --------------------------------------------------------------------------- live
 
-def live_memory(live, target, ctx):
+def live_memory(values, view):
     """Hot-plugged DIMMs move <memory> by themselves; the memory without DIMMs cannot change live."""
-    if isinstance(live, int) and isinstance(target, int) and ctx.live_root is not None and \
-            live - dimm_total(ctx.live_root) == target - dimm_total(ctx.root):
+    live, target = values.live, values.target
+    if isinstance(live["memory"], int) and isinstance(target["memory"], int) and \
+            live["memory"] - _total(live["dimms"]) == target["memory"] - _total(target["dimms"]):
         return []
     raise NotLive("the memory of a running guest changes live only by hot-plugging DIMMs")
 
 
-def live_current_memory(live, target, ctx):
-    full = element_size(find_path(ctx.root, "memory"))
-    kib = (target if target is not None else full) // 1024
-    return [LiveOp("set_memory", (kib,), "set the balloon target to %d KiB" % kib)]
+def live_current_memory(values, view):
+    target = values.target
+    kib = (target["current_memory"] if target["current_memory"] is not None else target["memory"]) // 1024
+    return [LiveOp(live_ops.SET_MEMORY, (kib,), "set the balloon target to %d KiB" % kib)]
 
 
-def live_dimms(live, target, ctx):
+def live_dimms(values, view):
     """Attach the DIMMs the running guest lacks, detach those it should not have."""
-    live_root = ctx.live_root
+    live, target, live_root = values.live["dimms"], values.target["dimms"], view.live_root
     pairs = match_dimms(live or [], target or [])
     gone = [index for index in range(len(live or [])) if index not in {pair[0] for pair in pairs}]
     new = [index for index in range(len(target or [])) if index not in {pair[1] for pair in pairs}]
@@ -280,17 +258,18 @@ def live_dimms(live, target, ctx):
     elems = dimm_elements(live_root) if live_root is not None else []
     for index in gone:
         item = live[index]
-        ops.append(LiveOp("detach_device", (to_string(elems[index]),),
+        ops.append(LiveOp(live_ops.DETACH_DEVICE, (to_string(elems[index]),),
                           "detach the %s DIMM of node %s (slot %s)" % (format_size(item["size"]), item.get("node"),
                                                                        item.get("slot"))))
     for index in new:
         item = target[index]
-        ops.append(LiveOp("attach_device", (to_string(dimm_element(item)),),
+        ops.append(LiveOp(live_ops.ATTACH_DEVICE, (to_string(dimm_element(item)),),
                           "attach a %s DIMM to node %s" % (format_size(item["size"]), item.get("node"))))
     return ops
 
 
-AREA = MemoryDevicesArea("memory_devices", FIELDS, diff_paths=["maxMemory", "memory", "currentMemory"],
-                         validate=validate, keep=("memory",),
-                         live={"memory": live_memory, "current_memory": live_current_memory, "dimms": live_dimms},
-                         description="Memory size, balloon target, hot-plug ceiling and DIMMs")
+AREA = Area("memory_devices", FIELDS, diff_paths=["maxMemory", "memory", "currentMemory",
+                                                  "devices/memory[@model='dimm']"],
+            validate=validate, keep=("memory",), adjust_target=adjust_target,
+            live={"memory": live_memory, "current_memory": live_current_memory, "dimms": live_dimms},
+            description="Memory size, balloon target, hot-plug ceiling and DIMMs")

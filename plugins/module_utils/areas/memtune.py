@@ -8,6 +8,7 @@ from __future__ import annotations
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import UNLIMITED_KIB, memory_bytes
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge import live_ops
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import UNLIMITED, Size
 
@@ -60,24 +61,23 @@ def _shown(kib):
     return "unlimited" if kib == UNLIMITED_KIB else "%d KiB" % kib
 
 
-def _limits_op(ctx, names):
+def _limits_op(target, names):
     """One setMemoryParameters call for ``names``; libvirt orders hard and swap limits within one call."""
-    target = AREA.read(ctx.root)
     params = {MEMORY_PARAMS[name]: _kib(target[name]) for name in names}
     text = "set memory parameters %s" % ", ".join("%s=%s" % (key, _shown(params[key])) for key in sorted(params))
-    return [LiveOp("set_memory_parameters", (params,), text)]
+    return [LiveOp(live_ops.SET_MEMORY_PARAMETERS, (params,), text)]
 
 
-def live_soft_limit(live, target, ctx):
-    return _limits_op(ctx, ["soft_limit"])
+def live_soft_limit(values, view):
+    return _limits_op(values.target, ["soft_limit"])
 
 
-def live_hard_or_swap_limit(live, target, ctx):
+def live_hard_or_swap_limit(values, view):
     # libvirt checks hard_limit <= swap_hard_limit against the running values unless both come in one call
-    return _limits_op(ctx, ["hard_limit", "swap_hard_limit"])
+    return _limits_op(values.target, ["hard_limit", "swap_hard_limit"])
 
 
-def live_min_guarantee(live, target, ctx):
+def live_min_guarantee(values, view):
     raise NotLive("libvirt cannot change min_guarantee of a running guest")
 
 

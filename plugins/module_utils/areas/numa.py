@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import (
-    dimm_total, host_nodes, memory_bytes,
-)
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import host_nodes
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge import live_ops
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
     Attr, AttrSize, Bool, CpuSet, Enum, Group, Int, Items,
@@ -26,41 +24,22 @@ LIVE_MODES = ("strict", "restrictive")
 LOCAL_DISTANCE = 10
 
 
-class NumaTune(Group):
-    """<numatune>: shown without an empty memnodes list."""
-
-    def present(self, value):
-        shown = super().present(value)
-        if shown is not None and not shown.get("memnodes"):
-            shown.pop("memnodes", None)
-        return shown
-
-
-class Cells(Items):
-    """<cpu><numa><cell>: shown without an empty distances list."""
-
-    def present(self, value):
-        shown = super().present(value)
-        for cell in shown:
-            if not cell.get("distances"):
-                cell.pop("distances", None)
-        return shown
-
+MEMNODES = Items("memnodes", "memnode", [
+    Attr("cellid", "cellid", Int(0)),
+    Attr("mode", "mode", Enum(*MODES), default="strict"),
+    Attr("nodeset", "nodeset", CpuSet()),
+], key="cellid")
 
 FIELDS = [
-    NumaTune("numatune", "numatune", [
+    Group("numatune", "numatune", [
         Group("memory", "memory", [
             Attr("mode", "mode", Enum(*MODES), default="strict"),
             Attr("nodeset", "nodeset", CpuSet()),
             Attr("placement", "placement", Enum("static", "auto"), default="static"),
         ]),
-        Items("memnodes", "memnode", [
-            Attr("cellid", "cellid", Int(0)),
-            Attr("mode", "mode", Enum(*MODES), default="strict"),
-            Attr("nodeset", "nodeset", CpuSet()),
-        ], key="cellid"),
+        MEMNODES,
     ]),
-    Cells("cells", "cpu/numa/cell", [
+    Items("cells", "cpu/numa/cell", [
         Attr("id", "id", Int(0)),
         Attr("cpus", "cpus", CpuSet()),
         AttrSize("memory", attr="memory", unit_attr="unit", default_unit="KiB"),
@@ -79,40 +58,10 @@ def _ids(ids):
 
 
 def _check_cells(cells, ctx):
-    max_vcpus = ctx.max_vcpus()
-    seen, doubled = set(), set()
     for index, cell in enumerate(cells):
         if cell["memory"] is None:
             raise TuningError("cells[%d].memory: required: the memory of guest cell %d" % (index, cell["id"]))
-        if cell["cpus"] is None:
-            continue
-        cpus = parse_cpuset(cell["cpus"], "cells[%d].cpus" % index)
-        outside = {cpu for cpu in cpus if cpu >= max_vcpus}
-        if outside:
-            raise TuningError("cells[%d].cpus: %r names vCPUs %s, but the guest has %d vCPUs (0-%d)"
-                              % (index, cell["cpus"], format_cpuset(outside), max_vcpus, max_vcpus - 1))
-        doubled |= cpus & seen
-        seen |= cpus
-    missing = set(range(max_vcpus)) - seen
-    if doubled or missing:
-        problems = []
-        if doubled:
-            problems.append("vCPUs %s are in more than one cell" % format_cpuset(doubled))
-        if missing:
-            problems.append("vCPUs %s are in no cell" % format_cpuset(missing))
-        raise TuningError("cells: each vCPU of the guest (0-%d) must be in exactly one cell: %s"
-                          % (max_vcpus - 1, "; ".join(problems)))
-    # libvirt makes <memory> the cells' memory plus the DIMMs: refuse a guest whose numbers disagree
-    memory = memory_bytes(ctx.root)
-    cell_memory = sum(cell["memory"] for cell in cells)
-    dimms = dimm_total(ctx.root)
-    if memory is not None and cell_memory + dimms != memory:
-        summed = ("the cells' memory (%s) and the DIMMs (%s) add up to %s"
-                  % (format_size(cell_memory), format_size(dimms), format_size(cell_memory + dimms))) if dimms \
-            else "the cells' memory adds up to %s" % format_size(cell_memory)
-        raise TuningError("cells: %s, but the guest's memory is %s; make them equal (to change both at once, "
-                          "set numa.cells and memory_devices.memory in one virtuned.libvirt.domain_tuning task)"
-                          % (summed, format_size(memory)))
+    # each vCPU in one cell, and the cells' memory with the DIMMs the guest's: engine/rules.py
     _check_distances(cells)
 
 
@@ -154,7 +103,8 @@ def _check_host_nodes(option, nodeset, nodes):
 
 
 def validate(target, ctx):
-    """Guest cells against vCPUs and memory, memnodes against cells, nodesets against the host."""
+    """Guest cells, memnodes against cells, nodesets against the host (cells against vCPUs and memory:
+    engine/rules.py)."""
     cells = target["cells"] or []
     if cells:
         _check_cells(cells, ctx)
@@ -181,12 +131,10 @@ def validate(target, ctx):
 
 # --------------------------------------------------------------------------- live
 
-def live_numatune(live, target, ctx):
+def live_numatune(values, view):
     """Only the nodeset of a running guest in strict or restrictive mode moves live."""
-    field = AREA.by_name["numatune"]
-    live, target = live or {}, target or {}
-    memnodes = field.fields[1]
-    if memnodes.canon(live.get("memnodes")) != memnodes.canon(target.get("memnodes")):
+    live, target = values.live["numatune"] or {}, values.target["numatune"] or {}
+    if MEMNODES.comparable(live.get("memnodes")) != MEMNODES.comparable(target.get("memnodes")):
         raise NotLive("memnodes of a running guest cannot change")
     before, after = live.get("memory") or {}, target.get("memory") or {}
     mode = after.get("mode") or "strict"
@@ -200,7 +148,7 @@ def live_numatune(live, target, ctx):
         raise NotLive("libvirt cannot drop the nodeset of a running guest")
     if mode not in LIVE_MODES:
         raise NotLive("libvirt moves a running guest's memory only in strict or restrictive mode, not %s" % mode)
-    return [LiveOp("set_numa_parameters", ({"numa_nodeset": after["nodeset"]},),
+    return [LiveOp(live_ops.SET_NUMA_PARAMETERS, ({"numa_nodeset": after["nodeset"]},),
                    "set the NUMA nodeset to %s" % after["nodeset"])]
 
 

@@ -12,50 +12,14 @@ Canonical form (what is compared):
 
 from __future__ import annotations
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError, option_error
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import (
-    Area, DomainContext, LiveOp, NotLive,
-)
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge import live_ops
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, LiveOp, NotLive
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
-    Attr, Bool, CpuSet, Enum, Field, Int, Items, Text,
+    Attr, Bool, CpuSet, Enum, Int, Items, Request, SetOf, Text,
 )
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import find_path
-
-
-class RequestOnly(Field):
-    """An option that steers the change but is not stored in the XML (reads as None)."""
-
-    def __init__(self, name, elements, **kwargs):
-        super().__init__(name, None, **kwargs)
-        self.elements = elements
-
-    def doc_type(self):
-        return "list"
-
-    def argspec(self):
-        spec = super().argspec()
-        spec["elements"] = self.elements.doc_type
-        return spec
-
-    def normalise(self, value, option):
-        if value is None:
-            return None
-        if not isinstance(value, list):
-            raise option_error(option, value, "expected a list")
-        return sorted({self.elements.parse(v, "%s[%d]" % (option, i)) for i, v in enumerate(value)})
-
-    def read(self, context):
-        return None
-
-    def write(self, context, value):
-        return None
-
-    def canon(self, value):
-        return None  # never a difference of its own: it acts through the other options
-
-    def merge(self, current, desired):
-        return desired
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import guest_cells
 
 
 FIELDS = [
@@ -69,37 +33,34 @@ FIELDS = [
         Attr("hotpluggable", "hotpluggable", Bool()),
         Attr("order", "order", Int(1)),
     ], key="id"),
-    RequestOnly("enable_cells", Int(0)),
+    Request("enable_cells", SetOf(Int(0))),
 ]
 
 
-class VcpusArea(Area):
-    """The generic area, plus the bookkeeping that keeps <vcpu current> and <vcpus> consistent."""
+def fill_in(values, _root):
+    """libvirt leaves <vcpu current> out when every vCPU is enabled."""
+    maximum = values["maximum"] if isinstance(values["maximum"], int) else None
+    if values["current"] == maximum:
+        values["current"] = None
+    return values
 
-    def read(self, root):
-        values = super().read(root)
-        maximum = values["maximum"] if isinstance(values["maximum"], int) else None
-        if values["current"] == maximum:
-            values["current"] = None
-        # not an option: the guest NUMA cells, for enable_cells (engine code ignores unknown keys)
-        values["_cells"] = DomainContext(root).numa_cells()
-        return values
 
-    def target(self, current, desired, state):
-        if state == "deleted" and desired.get("maximum") is not None:
-            raise TuningError("maximum: cannot be deleted: libvirt requires a vCPU count (set another value)")
-        if desired.get("enable_cells") is not None and state == "deleted":
-            raise TuningError("enable_cells: not valid with state deleted (use merged or replaced)")
-        result = super().target(current, desired, state)
-        if state == "deleted" and desired.get("vcpus") is not None:
-            # Without <vcpus>, libvirt enables the first `current` vCPUs again.
-            result["vcpus"] = []
-        if desired.get("current") is None and isinstance(result["current"], int) and isinstance(
-                result["maximum"], int) and result["current"] > result["maximum"]:
-            result["current"] = None  # a lower maximum takes the count down with it, as virsh setvcpus does
-        result = _settle(current, desired, result, state)
-        result["enable_cells"] = None  # acted on above; nothing of its own to keep
-        return result
+def adjust_target(result, view):
+    """Keep <vcpu current>, the per-vCPU list and enable_cells consistent."""
+    desired, state = view.desired, view.state
+    if state == "deleted" and desired.get("maximum") is not None:
+        raise TuningError("maximum: cannot be deleted: libvirt requires a vCPU count (set another value)")
+    if desired.get("enable_cells") is not None and state == "deleted":
+        raise TuningError("enable_cells: not valid with state deleted (use merged or replaced)")
+    if state == "deleted" and desired.get("vcpus") is not None:
+        # Without <vcpus>, libvirt enables the first `current` vCPUs again.
+        result["vcpus"] = []
+    if desired.get("current") is None and isinstance(result["current"], int) and isinstance(
+            result["maximum"], int) and result["current"] > result["maximum"]:
+        result["current"] = None  # a lower maximum takes the count down with it, as virsh setvcpus does
+    result = _reconcile_counts(view.current, desired, result, state, view.root)
+    result["enable_cells"] = None  # acted on above; nothing of its own to keep
+    return result
 
 
 def _online(values):
@@ -111,7 +72,7 @@ def _online(values):
     return set(range(count))
 
 
-def _settle(current, desired, target, state):
+def _reconcile_counts(current, desired, target, state, root):
     """Make current, the per-vCPU list and enable_cells agree (see the module notes)."""
     maximum = target["maximum"] if isinstance(target["maximum"], int) else 1
     if target["current"] is not None and target["current"] > maximum:
@@ -125,7 +86,7 @@ def _settle(current, desired, target, state):
     explicit = {item["id"]: item["enabled"] for item in given_list if item.get("enabled") is not None}
     cells = desired.get("enable_cells")
     if cells is not None:
-        explicit = _cell_states(cells, current.get("_cells") or {}, maximum, explicit)
+        explicit = _cell_states(cells, guest_cells(root), maximum, explicit)
     if not target["vcpus"] and cells is None:
         if target["current"] == maximum:
             target["current"] = None
@@ -211,25 +172,8 @@ def _fill_to(states, wanted, fixed, maximum):
                           % (format_cpuset([i for i in states if states[i]]) or "none", wanted, wanted))
 
 
-def _topology_product(root):
-    topo = find_path(root, "cpu/topology")
-    if topo is None:
-        return None, None
-    product, parts = 1, []
-    for name in ("sockets", "dies", "clusters", "cores", "threads"):
-        value = topo.get(name)
-        if value is None:
-            continue
-        try:
-            product *= int(value)
-        except ValueError:
-            return None, None
-        parts.append("%s %s" % (name, value))
-    return product, " x ".join(parts)
-
-
 def validate(target, ctx):
-    """Rules on the final XML: vCPU 0, topology, and the areas that name vCPU ids."""
+    """Rules on the final XML: vCPU 0, placement and cpuset (topology and vCPU ids: engine/rules.py)."""
     maximum = target["maximum"] if isinstance(target["maximum"], int) else 1
     for item in target["vcpus"] or []:
         if item["id"] == 0 and not item["enabled"]:
@@ -243,83 +187,39 @@ def validate(target, ctx):
         raise TuningError("cpuset: %r is not valid with placement auto (libvirt then ignores cpuset and asks "
                           "numad); drop cpuset or use placement static" % target["cpuset"])
     ctx.check_host_cpus("cpuset", target["cpuset"])
-    product, text = _topology_product(ctx.root)
-    if product is not None and product != maximum:
-        raise TuningError("maximum: %d does not match the CPU topology (%s = %d vCPUs); set maximum to %d or "
-                          "change cpu_model.topology" % (maximum, text, product, product))
-    _check_other_areas(ctx.root, maximum)
     return []
-
-
-def _check_other_areas(root, maximum):
-    """Refuse a maximum that leaves other areas naming vCPUs the guest no longer has."""
-    last = maximum - 1
-    for pin in root.findall("cputune/vcpupin"):
-        vcpu = pin.get("vcpu", "")
-        if vcpu.isdigit() and int(vcpu) > last:
-            raise TuningError("maximum: %d leaves cputune.vcpupin pinning vCPU %s, which the guest would not have "
-                              "(vCPUs 0-%d); change cputune first" % (maximum, vcpu, last))
-    for tag, option in (("vcpusched", "vcpusched"), ("cachetune", "cachetune"), ("memorytune", "memorytune")):
-        for elem in root.findall("cputune/" + tag):
-            _check_set(elem.get("vcpus"), maximum, "cputune.%s" % option, "change cputune first")
-    for cell in root.findall("cpu/numa/cell"):
-        _check_set(cell.get("cpus"), maximum, "numa cell %s" % cell.get("id", "?"), "change numa first")
-
-
-def _check_set(text, maximum, owner, advice):
-    if not text:
-        return
-    try:
-        ids = parse_cpuset(text, owner)
-    except TuningError:
-        return
-    outside = {i for i in ids if i >= maximum}
-    if outside:
-        raise TuningError("maximum: %d leaves %s naming vCPUs %s, which the guest would not have (vCPUs 0-%d); %s"
-                          % (maximum, owner, format_cpuset(outside), maximum - 1, advice))
 
 
 # --------------------------------------------------------------------------- live
 
-def _live_max(ctx):
-    return ctx.live_root is not None and _int(find_path(ctx.live_root, "vcpu"))
-
-
-def _int(elem):
-    try:
-        return int((elem.text or "").strip())
-    except (AttributeError, ValueError):
-        return None
-
-
-def live_maximum(live, target, ctx):
+def live_maximum(values, view):
     raise NotLive("the maximum number of vCPUs changes at the next boot")
 
 
-def live_current(live, target, ctx):
-    if find_path(ctx.root, "vcpus") is not None:
+def live_current(values, view):
+    target, live = values.target, values.live
+    if target["vcpus"]:
         return []  # the per-vCPU handler enables and disables exact ids
-    live_max = _live_max(ctx) or 0
-    count = target if target is not None else _int(find_path(ctx.root, "vcpu")) or 1
+    live_max = live["maximum"] if isinstance(live["maximum"], int) else 0
+    count = target["current"] if target["current"] is not None else target["maximum"]
     if count > live_max:
         raise NotLive("%d vCPUs need the new maximum, which applies at the next boot" % count)
-    return [LiveOp("set_vcpus", (count,), "set the number of vCPUs to %d" % count)]
+    return [LiveOp(live_ops.SET_VCPUS, (count,), "set the number of vCPUs to %d" % count)]
 
 
-def live_vcpus(live, target, ctx):
+def live_vcpus(values, view):
+    target, live = values.target["vcpus"], values.live
     if not target:
         return []
-    live_root = ctx.live_root
-    live_values = AREA.read(live_root)
-    live_on = _online(live_values)
-    live_max = live_values["maximum"] if isinstance(live_values["maximum"], int) else 1
+    live_on = _online(live)
+    live_max = live["maximum"] if isinstance(live["maximum"], int) else 1
     target_on = {item["id"] for item in target if item["enabled"]}
     plugs = sorted(target_on - live_on)
     unplugs = sorted(live_on - target_on)
     beyond = [i for i in plugs if i >= live_max]
     if beyond:
         raise NotLive("vCPUs %s need the new maximum, which applies at the next boot" % format_cpuset(beyond))
-    live_hot = {item["id"]: item.get("hotpluggable") for item in live or []}
+    live_hot = {item["id"]: item.get("hotpluggable") for item in live["vcpus"] or []}
     fixed = [i for i in unplugs if live_hot.get(i) is not True]  # no live list: all were plugged at boot
     if fixed:
         raise NotLive("vCPUs %s were plugged at boot and cannot be unplugged from the running guest"
@@ -329,9 +229,10 @@ def live_vcpus(live, target, ctx):
     changed_hot = [item["id"] for item in target if item["hotpluggable"] and live_hot.get(item["id"]) is False]
     ops = []
     if unplugs:
-        ops.append(LiveOp("set_vcpu", (format_cpuset(unplugs), False), "disable vCPUs %s" % format_cpuset(unplugs)))
+        ops.append(LiveOp(live_ops.SET_VCPU, (format_cpuset(unplugs), False),
+                          "disable vCPUs %s" % format_cpuset(unplugs)))
     if plugs:
-        ops.append(LiveOp("set_vcpu", (format_cpuset(plugs), True), "enable vCPUs %s" % format_cpuset(plugs)))
+        ops.append(LiveOp(live_ops.SET_VCPU, (format_cpuset(plugs), True), "enable vCPUs %s" % format_cpuset(plugs)))
     if changed_hot and not ops:
         raise NotLive("hotpluggable of vCPUs %s changes at the next boot" % format_cpuset(changed_hot))
     return ops
@@ -340,5 +241,5 @@ def live_vcpus(live, target, ctx):
 LIVE = {"maximum": live_maximum, "current": live_current, "vcpus": live_vcpus}
 
 
-AREA = VcpusArea("vcpus", FIELDS, diff_paths=["vcpu", "vcpus"], validate=validate, live=LIVE,
-                 keep=("maximum",), description="vCPUs: <vcpu> and <vcpus>")
+AREA = Area("vcpus", FIELDS, diff_paths=["vcpu", "vcpus"], validate=validate, live=LIVE, keep=("maximum",),
+            fill_in=fill_in, adjust_target=adjust_target, description="vCPUs: <vcpu> and <vcpus>")

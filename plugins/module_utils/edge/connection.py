@@ -16,6 +16,7 @@ import os
 import re
 import tempfile
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.live_ops import HOST_ACTIONS, LIVE_OPS
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import LibvirtCallError, TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain as parse_domain_text
@@ -180,11 +181,12 @@ class LibvirtEdge:
 
     # ------------------------------------------------------------------ live operations
     def run(self, dom, op):
-        """Carry out one LiveOp from the engine."""
-        method = getattr(self, "live_" + op.method, None)
-        if method is None:
-            raise TuningError("internal: no live operation %r" % op.method)
-        return method(dom, *op.args)
+        """Carry out one LiveOp from the engine on the running guest (names: edge/live_ops.py)."""
+        return getattr(self, LIVE_OPS[op.method])(dom, *op.args)
+
+    def run_host_action(self, dom, action):
+        """Carry out one HostAction from the engine on the hypervisor host (names: edge/live_ops.py)."""
+        return getattr(self, HOST_ACTIONS[action.method])(dom, *action.args)
 
     def _cpumap(self, cpuset):
         cpus = self.host_cpus()
@@ -299,7 +301,7 @@ class LibvirtEdge:
             counts[key] = self._call("reading the vCPU counts of %s" % dom.name(), dom.vcpusFlags, flags)
         return counts
 
-    def live_reset_nvram(self, dom, path):
+    def reset_nvram(self, dom, path):
         """Remove the guest's NVRAM file so that libvirt makes a fresh one from its template at the
         next start (a running QEMU keeps its open copy until then). Only on a local connection."""
         if not self.is_local():

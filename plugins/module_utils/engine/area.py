@@ -5,13 +5,16 @@
 
 Pure code: domain XML and option dicts in, domain XML, structured changes and a
 list of live operations out. No libvirt import; the libvirt edge
-(libvirt_edge.py) carries out what this module plans.
+(edge/connection.py) carries out what this module plans.
 
 Data flow for one area (docs/engine.md tells it at length)::
 
     persistent XML --read--> current --+
-    task options --normalise--> desired +--(state)--> target --validate--> write --> new XML
-    live XML --read--> live values --compare with target--> LiveOps | restart_required
+    task options --normalise--> desired +--(state)--> target --write--> new XML --validate, rules
+    live XML --live_view--> live values --compare with target--> LiveOps | pending_restart
+
+Every hook an area gives sees the same thing: its values and an ``AreaView`` (the document,
+the area's current values, the task, and the host facts of the DomainContext).
 """
 
 from __future__ import annotations
@@ -19,14 +22,19 @@ from __future__ import annotations
 import copy
 from collections import namedtuple
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import parse_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine import guest_cpus, rules
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import find_path, to_string
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import to_string
 
 STATES = ("merged", "replaced", "deleted", "gathered")
 
-# One call the libvirt edge makes on the running guest: LibvirtEdge.live_<method>(dom, *args)
+# One call the libvirt edge makes on the running guest; ``method`` is a name of edge/live_ops.py.
 LiveOp = namedtuple("LiveOp", ["method", "args", "text"])
+# One step on the hypervisor host after a define (not on the guest); ``method`` as for LiveOp.
+HostAction = namedtuple("HostAction", ["method", "args", "text"])
+# What a live handler compares: the area's whole values, as defined before, as wanted, as running.
+LiveValues = namedtuple("LiveValues", ["current", "target", "live"])
 
 
 class NotLive(Exception):
@@ -34,32 +42,50 @@ class NotLive(Exception):
 
 
 class Area:
-    """A tuning area: its fields (options), what it shows in diffs, its rules and live handlers.
+    """A tuning area: its fields (options), what it shows in diffs, its hooks and live handlers.
 
-    ``keep`` names options that ``replaced`` and ``deleted`` leave alone when not
-    given (elements libvirt requires, such as the vCPU count).
-    ``validate(target, ctx)`` raises TuningError and returns a list of warnings.
-    ``live`` maps an option to ``handler(live_value, target_value, ctx) -> [LiveOp]``;
-    options without a handler wait for a restart.
+    ``keep`` names options that ``replaced`` and ``deleted`` leave alone when not given
+    (elements libvirt requires, such as the vCPU count). The hooks, all optional:
+
+    - ``fill_in(values, root) -> values``: what libvirt fills in when the XML says nothing;
+    - ``adjust_target(target, view) -> target``: the area's own bookkeeping on the target
+      (``view.current``, ``view.desired``, ``view.state``, ``view.root``: the document);
+    - ``validate(target, view) -> [warnings]``: raises TuningError; ``view.root`` is the final
+      document. Rules between areas live in engine/rules.py, not here;
+    - ``live_view(live_root, view) -> values``: the running guest read in the persistent
+      definition's terms (libvirt's expansion of firmware='efi', QEMU's of the CPU model);
+    - ``live``: option -> ``handler(LiveValues, view) -> [LiveOp]``; options without one wait
+      for a restart, and a handler raises NotLive for a change that must wait;
+    - ``after_define(LiveValues, view) -> [HostAction]``: steps on the host a define needs
+      whether the guest runs or not (a fresh NVRAM), skipped in check mode;
+    - ``diff_extra(root) -> str``: more XML for --diff than ``diff_paths`` (minus ``diff_drop``).
     """
 
     def __init__(self, name, fields, diff_paths, validate=None, live=None, keep=(), description="",
-                 after_define=None):
+                 after_define=None, fill_in=None, adjust_target=None, live_view=None, diff_drop=(),
+                 diff_extra=None):
         self.name, self.fields, self.diff_paths = name, list(fields), list(diff_paths)
         self._validate, self.live = validate, dict(live or {})
-        # after_define(result, ctx) -> [LiveOp]: host-side steps a define needs whether the guest
-        # runs or not (a fresh NVRAM); run by the edge after the define, skipped in check mode.
         self.after_define = after_define
+        self._fill_in, self._adjust_target, self._live_view = fill_in, adjust_target, live_view
+        self.diff_drop, self.diff_extra = tuple(diff_drop), diff_extra
         self.keep, self.description = set(keep), description
         self.by_name = {f.name: f for f in self.fields}
 
     def argspec(self):
-        """The module options of this area (common options come from tuning_module)."""
+        """The module options of this area (common options come from runner/module.py)."""
         return {f.name: f.argspec() for f in self.fields}
 
     def read(self, root):
         """Current settings of the area in canonical form."""
-        return {f.name: f.read(root) for f in self.fields}
+        values = {f.name: f.read(root) for f in self.fields}
+        return self._fill_in(values, root) if self._fill_in else values
+
+    def live_values(self, live_root, view):
+        """The running guest's settings of the area, in the persistent definition's terms."""
+        if self._live_view is not None:
+            return self._live_view(live_root, view)
+        return self.read(live_root)
 
     def normalise(self, params):
         """The options the task gave, canonical; raises TuningError naming the option."""
@@ -68,15 +94,16 @@ class Area:
     def given(self, desired):
         return [f.name for f in self.fields if desired.get(f.name) is not None]
 
-    def target(self, current, desired, state):
-        """What the area must become, for ``state``."""
+    def target(self, view):
+        """What the area must become, for the task of ``view`` (its current, desired and state)."""
+        current, desired, state = view.current, view.desired, view.state
         given = set(self.given(desired))
         if state == "merged":
-            return {f.name: f.merge(current.get(f.name), desired.get(f.name)) for f in self.fields}
-        if state == "replaced":
-            return {f.name: (desired.get(f.name) if f.name in given or f.name not in self.keep
-                             else current.get(f.name)) for f in self.fields}
-        if state == "deleted":
+            result = {f.name: f.merge(current.get(f.name), desired.get(f.name)) for f in self.fields}
+        elif state == "replaced":
+            result = {f.name: (desired.get(f.name) if f.name in given or f.name not in self.keep
+                               else current.get(f.name)) for f in self.fields}
+        elif state == "deleted":
             result = {}
             for f in self.fields:
                 if not given:
@@ -85,8 +112,9 @@ class Area:
                     result[f.name] = f.delete(current.get(f.name), desired[f.name])
                 else:
                     result[f.name] = current.get(f.name)
-            return result
-        return dict(current)
+        else:
+            return dict(current)
+        return self._adjust_target(result, view) if self._adjust_target else result
 
     def managed(self, desired, state):
         """Options the task speaks for (those whose live state it may change)."""
@@ -95,46 +123,49 @@ class Area:
             return given
         return [f.name for f in self.fields]
 
-    def canon(self, values):
-        return {f.name: f.canon(values.get(f.name)) for f in self.fields}
+    def comparable(self, values):
+        """The values in the form two of them are compared in."""
+        return {f.name: f.comparable(values.get(f.name)) for f in self.fields}
 
     def differing(self, before, after, names=None):
-        """Names of the options whose canonical values differ."""
+        """Names of the options whose comparable values differ."""
         return [f.name for f in self.fields
-                if (names is None or f.name in names) and f.canon(before.get(f.name)) != f.canon(after.get(f.name))]
+                if (names is None or f.name in names) and f.comparable(before.get(f.name)) != f.comparable(after.get(f.name))]
 
     def write(self, root, current, target):
         for name in self.differing(current, target):
             self.by_name[name].write(root, target.get(name))
 
-    def validate(self, target, ctx):
+    def validate(self, target, view):
         if self._validate is None:
             return []
-        return self._validate(target, ctx) or []
+        return self._validate(target, view) or []
 
-    def present(self, values):
+    def to_options(self, values):
         """Canonical values to the shape of the module's options (for ``gathered``).
 
         Empty lists are left out, except for fields whose ``empty_is_value`` is true
-        (an empty list that means something, such as <hugepages/> with no page size).
+        (an empty list that means something, such as <hugepages/> with no page size);
+        groups leave theirs out the same way (fields.without_empty).
         """
-        out = {}
-        for f in self.fields:
-            shown = f.present(values.get(f.name))
-            if shown is None or (f.default is False and shown is False) or (
-                    isinstance(shown, list) and not shown and not getattr(f, "empty_is_value", False)):
-                continue
-            out[f.name] = shown
-        return out
+        from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import without_empty
+        return without_empty(self.fields, values, drop_false_defaults=True)
 
     def snapshot(self, root):
         """The area's own XML, for --diff."""
         parts = []
         for path in self.diff_paths:
-            elem = find_path(root, path)
-            if elem is not None:
-                parts.append(to_string(_detached(elem), pretty=True))
-        return "\n".join(parts) + ("\n" if parts else "")
+            for elem in root.findall(path):
+                clone = _detached(elem)
+                for drop in self.diff_drop:
+                    if drop.startswith(path + "/"):
+                        for child in clone.findall(drop[len(path) + 1:]):
+                            child.getparent().remove(child)
+                        if len(clone) == 0:
+                            clone.text = None
+                parts.append(to_string(clone, pretty=True))
+        text = "\n".join(parts) + ("\n" if parts else "")
+        return text + (self.diff_extra(root) if self.diff_extra else "")
 
 
 def _detached(elem):
@@ -144,67 +175,36 @@ def _detached(elem):
 
 
 class DomainContext:
-    """What rules may consult: the domain being written and, when connected, the host."""
+    """What the host says, for the rules: fetched by the runner before the domain lock is taken.
 
-    def __init__(self, root, host_cpus=None, hypervisor=None, connected=False, loaders=None):
+    ``loaders`` map a fact's name to a callable; a fact is fetched once, when a rule first asks.
+    After ``freeze()`` (the runner holds the domain lock) a fact not fetched yet raises
+    FactMissing instead of calling libvirt, and the runner prepares the change again outside
+    the lock.
+    """
+
+    def __init__(self, root=None, host_cpus=None, hypervisor=None, connected=False, loaders=None):
         self.root, self.host_cpus, self.hypervisor = root, host_cpus, hypervisor
-        # The running guest's XML root while live operations are planned (plan_live), else None.
-        self.live_root = None
         self.connected = connected
-        # name -> callable; what the host says is fetched only when a rule asks (see libvirt edge)
         self._loaders, self._cache = dict(loaders or {}), {}
+        self.frozen = False
 
     def host(self, what, *args):
         """Ask the host (only when connected): 'capabilities' and 'domain_capabilities' give parsed
         XML roots, 'free_pages' (size_kib) gives {host_node: free pages}, 'lib_version' gives
-        libvirt's (major, minor, micro), 'live_migratable' the running guest's XML root with its CPU
-        as defined rather than as QEMU expanded it. None when offline."""
+        libvirt's (major, minor, micro). None when offline."""
         loader = self._loaders.get(what)
         if loader is None:
             return None
         key = (what,) + args
         if key not in self._cache:
+            if self.frozen:
+                raise FactMissing(key)
             self._cache[key] = loader(*args)
         return self._cache[key]
 
-    def max_vcpus(self):
-        text = (find_path(self.root, "vcpu").text or "1").strip() if find_path(self.root, "vcpu") is not None else "1"
-        try:
-            return int(text)
-        except ValueError:
-            return 1
-
-    def iothread_ids(self):
-        """The iothread ids the guest defines (<iothreadids>, else 1..<iothreads>)."""
-        ids = set()
-        for elem in self.root.findall("iothreadids/iothread"):
-            try:
-                ids.add(int(elem.get("id")))
-            except (TypeError, ValueError):
-                pass
-        count = find_path(self.root, "iothreads")
-        if count is not None and (count.text or "").strip().isdigit():
-            number = int(count.text.strip())
-            # libvirt numbers the iothreads without an explicit id after the explicit ones
-            candidate = 1
-            while len(ids) < number:
-                if candidate not in ids:
-                    ids.add(candidate)
-                candidate += 1
-        return ids
-
-    def numa_cells(self):
-        """Guest NUMA cells: {id: {'cpus': frozenset, 'memory_kib': int}}."""
-        cells = {}
-        for elem in self.root.findall("cpu/numa/cell"):
-            try:
-                cells[int(elem.get("id", len(cells)))] = {
-                    "cpus": parse_cpuset(elem.get("cpus", ""), "cell cpus", allow_empty=True),
-                    "memory_kib": int(elem.get("memory", "0")),
-                }
-            except (TuningError, ValueError):
-                continue
-        return cells
+    def freeze(self):
+        self.frozen = True
 
     def check_host_cpus(self, option, cpuset_text):
         """Refuse CPUs the host does not have (only when connected)."""
@@ -212,9 +212,62 @@ class DomainContext:
             return
         missing = parse_cpuset(cpuset_text, option) - self.host_cpus
         if missing:
-            from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset
             raise TuningError("%s: %r names CPUs %s that this host does not have (host CPUs: %s)"
                               % (option, cpuset_text, format_cpuset(missing), format_cpuset(self.host_cpus)))
+
+
+class FactMissing(Exception):
+    """A rule asked for a host fact that was not fetched before the domain lock was taken."""
+
+
+class AreaView:
+    """What an area's hooks see: the document, the area's current values, the task, the host.
+
+    ``root`` is the document being tuned (the final one for ``validate``), ``live_root`` the
+    running guest's XML while live operations are planned. Host facts come from ``ctx``.
+    """
+
+    def __init__(self, root, current=None, desired=None, state=None, ctx=None, live_root=None,
+                 live_migratable=None, area=None):
+        self.root, self.current, self.desired, self.state = root, current, desired, state
+        self.area = area
+        self.ctx = ctx if ctx is not None else DomainContext()
+        self.live_root = live_root
+        self._live_migratable = live_migratable
+
+    # host facts (DomainContext)
+    @property
+    def connected(self):
+        return self.ctx.connected
+
+    @property
+    def hypervisor(self):
+        return self.ctx.hypervisor
+
+    @property
+    def host_cpus(self):
+        return self.ctx.host_cpus
+
+    def host(self, what, *args):
+        return self.ctx.host(what, *args)
+
+    def check_host_cpus(self, option, cpuset_text):
+        self.ctx.check_host_cpus(option, cpuset_text)
+
+    # the document (through the one reader of what several areas need)
+    def max_vcpus(self):
+        return guest_cpus.max_vcpus(self.root)
+
+    def iothread_ids(self):
+        return guest_cpus.iothread_ids(self.root)
+
+    def read_area(self, root):
+        """The area's own values in another document (the running guest's, for live_view)."""
+        return self.area.read(root)
+
+    def live_migratable(self):
+        """The running guest's XML root with QEMU-expanded parts (the CPU) as defined, or None."""
+        return self._live_migratable() if self._live_migratable is not None else None
 
 
 class AreaResult:
@@ -227,15 +280,17 @@ class AreaResult:
         self.before_xml = self.after_xml = ""
         self.warnings = []
         self.managed = []
+        self.view = None
 
 
-def converge(root, requests, ctx_factory):
+def converge(root, requests, ctx=None):
     """Apply ``requests`` [(area, params, state)] to the domain ``root`` (in place).
 
     Every area is read, normalised and merged first, then written, then every
-    target is validated against the final XML, so that rules see the other
-    areas as they will be. Raises TuningError before anything is defined.
+    target is validated against the final XML, and the rules between areas
+    (engine/rules.py) run once on it. Raises TuningError before anything is defined.
     """
+    ctx = ctx if ctx is not None else DomainContext(root)
     results = []
     for area, params, state in requests:
         if state not in STATES:
@@ -245,11 +300,10 @@ def converge(root, requests, ctx_factory):
         result.desired = area.normalise(params)
         result.before_xml = area.snapshot(root)
         result.managed = area.managed(result.desired, state)
-        if state == "gathered":
-            result.target = result.current
-        else:
-            result.target = area.target(result.current, result.desired, state)
+        view = AreaView(root, result.current, result.desired, state, ctx, area=area)
+        result.target = result.current if state == "gathered" else area.target(view)
         results.append(result)
+    before = rules.facts_before(root)
     for result in results:
         if result.state == "gathered":
             continue
@@ -259,36 +313,50 @@ def converge(root, requests, ctx_factory):
             result.changed = True
         else:
             result.after_xml = result.before_xml
-    ctx = ctx_factory(root)
     for result in results:
+        result.view = AreaView(root, result.current, result.desired, result.state, ctx, area=result.area)
         if result.state != "gathered":
-            result.warnings.extend(result.area.validate(result.target, ctx))
+            result.warnings.extend(result.area.validate(result.target, result.view))
+    asked = [result for result in results if result.state != "gathered"]
+    for name, warning in rules.check(root, before, [result.area.name for result in asked], ctx):
+        next(result for result in asked if result.area.name == name).warnings.append(warning)
     return results
 
 
-def plan_live(results, live_root, ctx):
+def plan_live(results, live_root, ctx=None, live_migratable=None):
     """Live operations that bring the running guest to each area's target.
 
     Returns (ops, restart_required, pending) where pending names the options
     whose new value waits for the next boot.
     """
     ops, pending = [], []
-    ctx.live_root = live_root
     for result in results:
         if result.state == "gathered":
             continue
         area = result.area
-        live_values = area.read(live_root)
+        root = result.view.root if result.view is not None else None
+        view = AreaView(root, result.current, result.desired, result.state, ctx, live_root, live_migratable, area)
+        live_values = area.live_values(live_root, view)
+        values = LiveValues(result.current, result.target, live_values)
         for name in area.differing(live_values, result.target, result.managed):
             handler = area.live.get(name)
             if handler is None:
                 pending.append("%s.%s" % (area.name, name))
                 continue
             try:
-                for op in handler(live_values.get(name), result.target.get(name), ctx):
+                for op in handler(values, view):
                     # options applied together (memtune's hard and swap limits) may plan the same call
                     if op not in ops:
                         ops.append(op)
             except NotLive as exc:
                 pending.append("%s.%s%s" % (area.name, name, (" (%s)" % exc) if str(exc) else ""))
     return ops, bool(pending), pending
+
+
+def host_actions(results):
+    """The HostActions the changed areas need after their define."""
+    actions = []
+    for result in results:
+        if result.changed and result.area.after_define is not None:
+            actions.extend(result.area.after_define(LiveValues(result.current, result.target, None), result.view))
+    return actions

@@ -9,7 +9,7 @@ gave, merge, compare and write it back. Every area module uses the same
 fields, so that an area is mostly data (see areas/cputune.py).
 
 Values inside the engine are *canonical*: ints, canonical cpuset strings,
-sizes in bytes, dicts for groups, lists of dicts for items. ``present()``
+sizes in bytes, dicts for groups, lists of dicts for items. ``to_options()``
 turns them into what ``gathered`` returns (the shape of the module options).
 """
 
@@ -42,7 +42,7 @@ class ValueType:
     def to_xml(self, value):
         return str(value)
 
-    def present(self, value):
+    def to_options(self, value):
         return value
 
 
@@ -126,6 +126,37 @@ class CpuSet(ValueType):
         return format_cpuset(parse_cpuset(value, option))
 
 
+class SetOf(ValueType):
+    """A list of ``elements`` values, canonical as a sorted list without repeats."""
+
+    doc_type = "list"
+
+    def __init__(self, elements):
+        self.elements = elements
+
+    def parse(self, value, option):
+        if not isinstance(value, list):
+            raise option_error(option, value, "expected a list")
+        return sorted({self.elements.parse(v, "%s[%d]" % (option, i)) for i, v in enumerate(value)})
+
+
+def without_empty(fields, values, drop_false_defaults=False):
+    """``fields``' values in the shape of the options, without the ones that say nothing.
+
+    None is left out, and so are empty lists, except for fields whose ``empty_is_value`` is true
+    (an empty list that means something, such as <hugepages/> with no page size). Areas also
+    leave out flags that are False by default (``drop_false_defaults``).
+    """
+    out = {}
+    for f in fields:
+        shown = f.to_options(values.get(f.name))
+        if shown is None or (drop_false_defaults and f.default is False and shown is False) or (
+                isinstance(shown, list) and not shown and not getattr(f, "empty_is_value", False)):
+            continue
+        out[f.name] = shown
+    return out
+
+
 # --------------------------------------------------------------------------- fields
 
 class Field:
@@ -170,7 +201,7 @@ class Field:
     def write(self, context, value):
         raise NotImplementedError
 
-    def canon(self, value):
+    def comparable(self, value):
         """The form two values are compared in."""
         return self.default if value is None else value
 
@@ -180,7 +211,7 @@ class Field:
     def delete(self, current, given):
         return None
 
-    def present(self, value):
+    def to_options(self, value):
         return value
 
     def is_empty_value(self, value):
@@ -201,8 +232,8 @@ class _Scalar(Field):
     def normalise(self, value, option):
         return None if value is None else self.vtype.parse(value, option)
 
-    def present(self, value):
-        return None if value is None else self.vtype.present(value)
+    def to_options(self, value):
+        return None if value is None else self.vtype.to_options(value)
 
     def _xml_value(self, text, context):
         try:
@@ -294,10 +325,10 @@ class Size(Field):
             return UNLIMITED
         return size
 
-    def canon(self, value):
+    def comparable(self, value):
         if value == UNLIMITED:
             return None
-        return super().canon(value)
+        return super().comparable(value)
 
     def write(self, context, value):
         if value is None or value == UNLIMITED:
@@ -312,7 +343,7 @@ class Size(Field):
             elem.text, unit = str(value), "b"
         elem.set("unit", unit)
 
-    def present(self, value):
+    def to_options(self, value):
         if value is None or value == UNLIMITED or isinstance(value, str):
             return value
         return format_size(value)
@@ -397,10 +428,10 @@ class Group(Field):
         for f in self.fields:
             f.write(elem, value.get(f.name))
 
-    def canon(self, value):
+    def comparable(self, value):
         if value is None:
             return None
-        return tuple((f.name, f.canon(value.get(f.name))) for f in self.fields)
+        return tuple((f.name, f.comparable(value.get(f.name))) for f in self.fields)
 
     def merge(self, current, desired):
         if desired is None:
@@ -409,15 +440,10 @@ class Group(Field):
             return desired
         return {f.name: f.merge(current.get(f.name), desired.get(f.name)) for f in self.fields}
 
-    def present(self, value):
+    def to_options(self, value):
         if value is None:
             return None
-        out = {}
-        for f in self.fields:
-            shown = f.present(value.get(f.name))
-            if shown is not None:
-                out[f.name] = shown
-        return out
+        return without_empty(self.fields, value)
 
 
 class Items(Field):
@@ -452,7 +478,7 @@ class Items(Field):
         return spec
 
     def key_of(self, item):
-        return tuple(self._by_name[k].canon(item.get(k)) for k in self.key)
+        return tuple(self._by_name[k].comparable(item.get(k)) for k in self.key)
 
     def _key_text(self, item):
         return ", ".join("%s %s" % (k, item.get(k)) for k in self.key)
@@ -494,8 +520,8 @@ class Items(Field):
             return []
         return [{f.name: f.read(elem) for f in self.fields} for elem in parent.findall(self.tag)]
 
-    def canon(self, value):
-        items = [tuple((f.name, f.canon(item.get(f.name))) for f in self.fields) for item in (value or [])]
+    def comparable(self, value):
+        items = [tuple((f.name, f.comparable(item.get(f.name))) for f in self.fields) for item in (value or [])]
         if self.ordered:
             return tuple(items)
         return tuple(sorted(items, key=repr))
@@ -564,9 +590,9 @@ class Items(Field):
         if parent is not context and is_empty(parent):
             remove_element(parent, stop=context)
 
-    def present(self, value):
+    def to_options(self, value):
         group = Group(self.name, None, self.fields)
-        return [group.present(item) for item in (value or [])]
+        return [group.to_options(item) for item in (value or [])]
 
 
 class ScalarList(Field):
@@ -603,7 +629,7 @@ class ScalarList(Field):
     def write(self, context, value):
         self._items.write(context, [{"value": v} for v in (value or [])])
 
-    def canon(self, value):
+    def comparable(self, value):
         return tuple(value or ())
 
     def delete(self, current, given):
@@ -653,14 +679,17 @@ class AttrSize(Field):
             elem.set(self.attr, str(value))
             elem.set(self.unit_attr, "b")
 
-    def present(self, value):
+    def to_options(self, value):
         if value is None or isinstance(value, str):
             return value
         return format_size(value)
 
 
 class Request(Field):
-    """An option that steers the change but is not stored in the XML (reads as None, never differs)."""
+    """An option that steers the change but is not stored in the XML (reads as None, never differs).
+
+    ``vtype`` is a value type, or ``SetOf(value type)`` for a list option.
+    """
 
     def __init__(self, name, vtype, **kwargs):
         super().__init__(name, None, **kwargs)
@@ -668,6 +697,12 @@ class Request(Field):
 
     def doc_type(self):
         return self.vtype.doc_type
+
+    def argspec(self):
+        spec = super().argspec()
+        if isinstance(self.vtype, SetOf):
+            spec["elements"] = self.vtype.elements.doc_type
+        return spec
 
     def normalise(self, value, option):
         return None if value is None else self.vtype.parse(value, option)
@@ -678,7 +713,7 @@ class Request(Field):
     def write(self, context, value):
         return None
 
-    def canon(self, value):
+    def comparable(self, value):
         return None
 
     def merge(self, current, desired):

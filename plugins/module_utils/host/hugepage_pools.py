@@ -300,3 +300,49 @@ def persistence(runtime, default_size_kib):
         elif request["count"] > 0:
             boot.append(dict(request))
     return {"sysctl_nr_hugepages": sysctl, "boot_pools": boot}
+
+
+def running_default_size_kib(proc_root):
+    """The running kernel's default hugepage size (KiB), from PROC/meminfo; None when unknown."""
+    try:
+        with open(os.path.join(proc_root, "meminfo")) as handle:
+            for line in handle:
+                if line.startswith("Hugepagesize:"):
+                    return int(line.split()[1])
+    except (IOError, OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def converge_pools(params, check_mode):
+    """The hugepage_pools module's run: reserve ``params['pages']`` at run time where it can, say what
+    needs the boot command line, and read the pools back. Raises TuningError before any write on a refusal."""
+    pools = SysfsPools(params["sysfs_root"])
+    sizes, nodes = pools.sizes(), pools.nodes()
+    if not sizes:
+        raise TuningError("sysfs_root: %r is not valid: it offers no hugepage sizes (no kernel/mm/hugepages)"
+                          % params["sysfs_root"])
+    pages = [dict((k, v) for k, v in page.items() if v is not None) for page in params["pages"]]
+    requests = parse_requests(pages, sizes, nodes, "pages")
+    default_size_kib = None
+    if params["default_size"]:
+        default_size_kib = parse_requests([{"size": params["default_size"], "count": 0}], sizes, nodes,
+                                          "default_size")[0]["size_kib"]
+    min_free_kib = parse_size(params["min_free"], "min_free", default_unit="KiB") // 1024
+    runtime, boot = split_boot_time(requests, params["boot_time"])
+    check_memory(pools, runtime, boot, min_free_kib)
+    outcome = reserve(pools, runtime, check_mode=check_mode, allow_partial=params["allow_partial"],
+                      timeout=params["timeout"])
+    per_node, host = read_pools(pools)
+    running_default = running_default_size_kib(params["proc_root"])
+    result = dict(
+        changed=bool(outcome["changes"]),
+        pools=per_node,
+        host_pools=host,
+        changes=outcome["changes"],
+        short=outcome["short"],
+        kernel_args=kernel_args(boot, default_size_kib),
+        default_size_kib=running_default,
+    )
+    result.update(persistence(runtime, running_default))
+    return result

@@ -126,6 +126,65 @@ def summarise_domain_capabilities(xml_text, option="domain_capabilities"):
     }
 
 
+def _pci_address(element):
+    """'0000:3b:00.0' from an element with domain, bus, slot and function (children or attributes)."""
+    parts = []
+    for name in ("domain", "bus", "slot", "function"):
+        value = element.get(name)
+        if value is None:
+            child = element.find(name)
+            value = child.text if child is not None else None
+        if value is None:
+            return None
+        value = value.strip()
+        parts.append(int(value, 16) if value.lower().startswith("0x") else int(value))
+    return "%04x:%02x:%02x.%x" % tuple(parts)
+
+
+def parse_nodedev(xml_text, option="nodedev_xml"):
+    """One PCI device of ``virsh nodedev-dumpxml`` output, or None for other kinds of device.
+
+    Returns {address (0000:3b:00.0), numa_node (None when unknown), class (0x020000), vendor,
+    product (ids), driver, physical_function (address or None), virtual_functions (addresses)}.
+    """
+    root = parse_xml_text(xml_text, option)
+    if root.tag != "device":
+        raise option_error(option, root.tag, "the root element must be <device> (virsh nodedev-dumpxml)")
+    cap = root.find("./capability[@type='pci']")
+    if cap is None:
+        return None
+    address = _pci_address(cap)
+    if address is None:
+        raise option_error(option, (root.findtext("name") or "").strip(), "a PCI device needs domain, bus, slot "
+                                                                          "and function")
+    numa = cap.find("numa")
+    node = _int_attr(numa, "node", option) if numa is not None else None
+    pf = cap.find("./capability[@type='phys_function']/address")
+    vfs = [_pci_address(a) for a in cap.findall("./capability[@type='virt_functions']/address")]
+    return {
+        "address": address,
+        "numa_node": node if node is not None and node >= 0 else None,
+        "class": (cap.findtext("class") or "").strip() or None,
+        "vendor": (cap.find("vendor").get("id") if cap.find("vendor") is not None else None),
+        "product": (cap.find("product").get("id") if cap.find("product") is not None else None),
+        "driver": (root.findtext("./driver/name") or "").strip() or None,
+        "physical_function": _pci_address(pf) if pf is not None else None,
+        "virtual_functions": sorted(a for a in vfs if a),
+    }
+
+
+def parse_nodedevs(xml_texts, option="nodedev_xml"):
+    """The PCI devices of a list of node-device XML documents, sorted by address (others left out)."""
+    if not isinstance(xml_texts, (list, tuple)):
+        raise option_error(option, type(xml_texts).__name__, "expected a list of virsh nodedev-dumpxml outputs")
+    devices = {}
+    for index, text in enumerate(xml_texts):
+        device = parse_nodedev(text, "%s[%d]" % (option, index))
+        if device is not None:
+            devices[device["address"]] = device
+    return [devices[a] for a in sorted(devices)]
+
+
 def _read(path):
     try:
         with open(path) as handle:
@@ -242,8 +301,11 @@ def cmdline_cpuset(cmdline, name):
 
 
 def build_host(capabilities_xml, sysfs_root=None, proc_root=None, domain_capabilities_xml=None,
-               cmdline=None):
+               cmdline=None, nodedev_xml=None):
     """Build the documented ``host`` dict (see host_info's RETURN).
+
+    ``nodedev_xml`` (a list of ``virsh nodedev-dumpxml`` outputs), when given, adds
+    ``pci_devices`` (see parse_nodedev).
 
     ``capabilities_xml`` is the primary source; a sysfs tree, when given, adds
     online state, L3 groups, isolated/nohz_full sets and live hugepage counts.
@@ -324,7 +386,7 @@ def build_host(capabilities_xml, sysfs_root=None, proc_root=None, domain_capabil
             "hugepages": hugepages,
         })
     smt = any(len(parse_cpuset(c["siblings"], "siblings")) > 1 for c in cpu_list if c["online"])
-    return {
+    host = {
         "cpus": cpu_list,
         "nodes": node_list,
         "isolated": format_cpuset(isolated),
@@ -333,3 +395,6 @@ def build_host(capabilities_xml, sysfs_root=None, proc_root=None, domain_capabil
         "smt": smt,
         "domain_capabilities": summarise_domain_capabilities(domain_capabilities_xml),
     }
+    if nodedev_xml is not None:
+        host["pci_devices"] = parse_nodedevs(nodedev_xml)
+    return host

@@ -20,6 +20,11 @@ filter). The reading rules are here, next to each other:
   nodes at once is not counted on any (the planner could not tell where it lies).
 * Page size per cell: the <hugepages><page> whose nodeset names the cell, else the one without
   nodeset; <hugepages/> without a page uses the host's default hugepage size.
+* Shared vCPUs per host node: every vCPU that holds no CPU of its own, on the node of its guest
+  cell's memory (as for memory); left out when that node is not known.
+* PCI devices: the addresses of <hostdev type='pci'> sources.
+* Profile: the profile versions recorded in <metadata> under METADATA_NAMESPACE
+  (<virtuned:tuning profile='dedicated@1'/>), which numa_plan returns as plan[].metadata.profile.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes impo
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain, parse_xml
 
 SMALL = "small"
+# The collection's own <metadata> namespace: <metadata><virtuned:tuning xmlns:virtuned='...' profile='db@2'/>
+METADATA_NAMESPACE = "urn:virtuned.libvirt:tuning:1"
+METADATA_PREFIX = "virtuned"
 
 
 def _cpus(value):
@@ -117,17 +125,89 @@ def memory_by_node(root, host_nodes, default_page_kib=2048):
     return [(node, page, amount) for (node, page), amount in sorted(totals.items())]
 
 
+def shared_vcpus_by_node(root, host_cpus, host_nodes):
+    """[(node, count)] of the guest's vCPUs that hold no host CPU of their own (see the module docstring)."""
+    host_nodes = set(host_nodes)
+    vcpu = root.find("vcpu")
+    try:
+        total = int((vcpu.text or "").strip()) if vcpu is not None else 0
+    except ValueError:
+        total = 0
+    if not total:
+        return []
+    tune = cputune.AREA.read(root)
+    held = held_cpus(root, host_cpus)
+    dedicated = set()
+    for pin in tune["vcpupin"] or []:
+        cpus = _cpus(pin.get("cpuset"))
+        if len(cpus) == 1 and cpus <= held:
+            dedicated.add(pin.get("vcpu"))
+    numatune = numa.AREA.read(root)["numatune"] or {}
+    whole = (numatune.get("memory") or {}).get("nodeset")
+    memnodes = dict((m["cellid"], m.get("nodeset")) for m in numatune.get("memnodes") or [])
+
+    def node_of(nodeset):
+        node = _single(nodeset, host_nodes)
+        if node is None and len(host_nodes) == 1:
+            node = next(iter(host_nodes))
+        return node
+
+    counts = {}
+    cells = guest_cells(root)
+    cell_of = {}
+    for cell_id, cell in (cells or {}).items():
+        for v in cell["cpus"]:
+            cell_of[v] = cell_id
+    for v in range(total):
+        if v in dedicated:
+            continue
+        node = node_of(memnodes.get(cell_of[v]) or whole) if v in cell_of else node_of(whole)
+        if node is not None:
+            counts[node] = counts.get(node, 0) + 1
+    return sorted(counts.items())
+
+
+def pci_addresses(root):
+    """Addresses (0000:3b:00.0) of the guest's PCI host devices, sorted."""
+    found = set()
+    for address in root.findall("./devices/hostdev[@type='pci']/source/address"):
+        try:
+            parts = [int(address.get(k, "0"), 0) for k in ("domain", "bus", "slot", "function")]
+        except ValueError:
+            continue
+        found.add("%04x:%02x:%02x.%x" % tuple(parts))
+    return sorted(found)
+
+
+def recorded_profile(root):
+    """The profile versions the guest records in its <metadata>, or ''."""
+    element = root.find("./metadata/{%s}tuning" % METADATA_NAMESPACE)
+    return (element.get("profile") or "").strip() if element is not None else ""
+
+
 def existing_entry(name, persistent_root, active, host_cpus, host_nodes, live_root=None, default_page_kib=2048):
     """One numa_plan ``existing`` entry: CPUs from the persistent definition (what the guest will hold),
-    memory from the running definition when the guest runs (what it holds now)."""
+    memory from the running definition when the guest runs (what it holds now).
+
+    ``shared_vcpus``, ``pci_devices`` and ``profile`` are there only when the guest has some."""
     memory_root = live_root if (active and live_root is not None) else persistent_root
-    return {
+    entry = {
         "name": name,
         "cpus": format_cpuset(held_cpus(persistent_root, host_cpus)),
         "memory": [{"node": node, "size": format_size(amount), "page_size": page}
                    for node, page, amount in memory_by_node(memory_root, host_nodes, default_page_kib)],
         "active": bool(active),
     }
+    shared = shared_vcpus_by_node(persistent_root, host_cpus, host_nodes)
+    if shared:
+        entry["shared_vcpus"] = [{"node": node, "count": count} for node, count in shared]
+    devices = pci_addresses(persistent_root)
+    if devices:
+        entry["pci_devices"] = devices
+    profile = recorded_profile(persistent_root)
+    if profile:
+        entry["profile"] = profile
+    return entry
 
 
 def hugepage_reservation(requirements, host, option="host_requirements"):
@@ -217,3 +297,117 @@ def placement_options(entry, option="plan"):
                     for cell in cells)
         areas["memory_devices"] = {"memory": format_size(total)}
     return areas
+
+
+# ---------------------------------------------------------------------------------------------- recorded profile
+
+
+CHECKED_FIELDS = ("vcpus", "memory", "cpu_policy", "dedicated_vcpus", "emulator_threads", "page_size",
+                  "realtime_vcpus", "numa_nodes", "iothreads")
+
+
+def profile_check(root, recorded=None, profiles=None):
+    """Does the guest still carry the settings of the profile versions it records?
+
+    ``recorded`` defaults to what the guest's <metadata> records; ``profiles`` are the user's
+    profiles (numa_plan's option). Returns None when nothing is recorded, else {profile, matches,
+    differences (a list of 'field: profile value, guest value')}. Only what the domain XML shows
+    without the host is compared (CHECKED_FIELDS); thread_policy, strategy and PCI locality are not.
+    """
+    # imported here: the planner is not needed to read placements
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import PROFILE_FIELDS, \
+        parse_page_size
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.profiles import ProfileLibrary
+
+    recorded = recorded if recorded is not None else recorded_profile(root)
+    if not recorded:
+        return None
+    fields, resolved = ProfileLibrary(profiles, fields=PROFILE_FIELDS).resolve(recorded, "profile")
+    guest = guest_settings(root)
+    differences = []
+
+    def differ(field, wanted, found):
+        differences.append("%s: %s in %s, %s in the guest" % (field, wanted, resolved, found))
+
+    vcpu_count = guest["vcpus"]
+    for field in ("vcpus", "numa_nodes", "iothreads"):
+        if fields.get(field) is not None and int(fields[field]) != guest[field]:
+            differ(field, fields[field], guest[field])
+    if fields.get("memory") is not None:
+        wanted = parse_size(fields["memory"], "profile memory")
+        if wanted != guest["memory"]:
+            differ("memory", format_size(wanted), format_size(guest["memory"]))
+    if fields.get("cpu_policy") is not None and fields["cpu_policy"] != guest["cpu_policy"]:
+        differ("cpu_policy", fields["cpu_policy"], guest["cpu_policy"])
+    if fields.get("dedicated_vcpus") is not None and vcpu_count:
+        wanted = _vcpus_of(fields["dedicated_vcpus"], vcpu_count)
+        if wanted != guest["dedicated_vcpus"]:
+            differ("dedicated_vcpus", format_cpuset(wanted) or "none", format_cpuset(guest["dedicated_vcpus"]) or "none")
+    if fields.get("emulator_threads") is not None and fields.get("cpu_policy", "shared") != "shared" \
+            and fields["emulator_threads"] != guest["emulator_threads"]:
+        differ("emulator_threads", fields["emulator_threads"], guest["emulator_threads"])
+    if fields.get("page_size") is not None:
+        wanted = parse_page_size(fields["page_size"], "profile page_size")
+        found = guest["page_sizes"]
+        ok = {"small": found == [SMALL], "large": bool(found) and SMALL not in found, "any": True}.get(
+            wanted, found == [kernel_size(wanted)] if not isinstance(wanted, str) else True)
+        if not ok:
+            differ("page_size", fields["page_size"], ",".join(found))
+    if fields.get("realtime_vcpus") is not None and vcpu_count:
+        wanted = _vcpus_of(fields["realtime_vcpus"], vcpu_count)
+        if wanted != guest["realtime_vcpus"]:
+            differ("realtime_vcpus", format_cpuset(wanted) or "none", format_cpuset(guest["realtime_vcpus"]) or "none")
+    return {"profile": resolved, "matches": not differences, "differences": differences}
+
+
+def _vcpus_of(value, vcpus):
+    text = str(value)
+    if text.strip() and all(p.strip().startswith("^") for p in text.split(",")):
+        text = "0-%d,%s" % (vcpus - 1, text)
+    return frozenset(c for c in _cpus(text) if c < vcpus)
+
+
+def guest_settings(root):
+    """What a domain XML says in numa_plan's request terms (see profile_check)."""
+    vcpu = root.find("vcpu")
+    try:
+        count = int((vcpu.text or "").strip()) if vcpu is not None else 0
+    except ValueError:
+        count = 0
+    tune = cputune.AREA.read(root)
+    pins = dict((pin.get("vcpu"), _cpus(pin.get("cpuset"))) for pin in tune["vcpupin"] or [])
+    users = {}
+    for cpus in pins.values():
+        for cpu in cpus:
+            users[cpu] = users.get(cpu, 0) + 1
+    dedicated = frozenset(v for v, cpus in pins.items() if len(cpus) == 1 and users[next(iter(cpus))] == 1)
+    policy = "shared" if not dedicated else ("dedicated" if len(dedicated) == count else "mixed")
+    emulator = _cpus(tune["emulatorpin"])
+    pinned = set(c for cpus in pins.values() for c in cpus)
+    isolated = len(emulator) == 1 and not emulator & pinned and bool(dedicated)
+    realtime = set()
+    for sched in tune["vcpusched"] or []:
+        if sched.get("scheduler") in ("fifo", "rr"):
+            realtime |= _cpus(sched.get("vcpus"))
+    backing = memory_backing.AREA.read(root)["hugepages"]
+    if backing is None:
+        pages = [SMALL]
+    else:
+        pages = sorted(set(kernel_size((page.get("size") or 2048 * 1024) // 1024) for page in backing)) or ["2M"]
+    cells = guest_cells(root)
+    count_iothreads = root.find("iothreads")
+    try:
+        iothread_count = int((count_iothreads.text or "0").strip()) if count_iothreads is not None else 0
+    except ValueError:
+        iothread_count = 0
+    return {
+        "vcpus": count,
+        "memory": memory_bytes(root) or 0,
+        "cpu_policy": policy,
+        "dedicated_vcpus": dedicated,
+        "emulator_threads": "isolate" if isolated else "share",
+        "realtime_vcpus": frozenset(realtime),
+        "page_sizes": pages,
+        "numa_nodes": len(cells) if cells else 1,
+        "iothreads": iothread_count,
+    }

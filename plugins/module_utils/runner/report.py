@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What tuning_info reports: every area's settings, the running guest's values, and drift.
 
-Each area's settings are exactly what its module's ``gathered`` returns (``AREA.present(AREA.read())``),
+Each area's settings are exactly what its module's ``gathered`` returns (``AREA.to_options(AREA.read())``),
 so that they can be fed back to the module with ``state: replaced``.
 """
 
@@ -19,7 +19,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset imp
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import UNLIMITED_KIB
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, DomainContext, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, AreaView
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
 from ansible_collections.virtuned.libvirt.plugins.module_utils.host import qemu_process
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.effective import effective_report
@@ -48,42 +48,28 @@ def discover_areas():
 
 def gather(root, areas):
     """{area name: settings in the shape of the module's options} for a parsed domain."""
-    return {name: area.present(area.read(root)) for name, area in areas.items()}
+    return {name: area.to_options(area.read(root)) for name, area in areas.items()}
 
 
-def drift(persistent_root, live_root, areas, ctx=None):
+def drift(persistent_root, live_root, areas, ctx=None, live_migratable=None):
     """Where the running guest differs from its persistent definition, per area option.
 
-    With ``ctx`` (a DomainContext of the persistent definition), each difference is put to the
-    area's own live handler, as the modules' live planning does: what the handler knows to be the
-    same request (libvirt's expansion of firmware='efi', QEMU's expansion of the CPU model) is not
-    drift.
+    The running guest is read through each area's ``live_view``, as the modules' live planning
+    reads it: what libvirt or QEMU expanded from the same request (firmware='efi' into a loader
+    and NVRAM, the CPU model into its features) is not drift.
     """
     found = []
-    if ctx is not None:
-        ctx.live_root = live_root
     for name, area in areas.items():
-        stored, running = area.read(persistent_root), area.read(live_root)
+        stored = area.read(persistent_root)
+        view = AreaView(persistent_root, stored, ctx=ctx, live_root=live_root, live_migratable=live_migratable,
+                        area=area)
+        running = area.live_values(live_root, view)
         for option in area.differing(stored, running):
-            if ctx is not None and _same_request(area, option, running.get(option), stored.get(option), ctx):
-                continue
             field = area.by_name[option]
             found.append({"area": name, "option": option,
-                          "persistent": field.present(stored.get(option)),
-                          "live": field.present(running.get(option))})
+                          "persistent": field.to_options(stored.get(option)),
+                          "live": field.to_options(running.get(option))})
     return found
-
-
-def _same_request(area, option, live, stored, ctx):
-    handler = area.live.get(option)
-    if handler is None:
-        return False
-    try:
-        return handler(live, stored, ctx) == []
-    except NotLive:
-        return False
-    except TuningError:
-        return False
 
 
 def offline_report(xml, areas, what="xml"):
@@ -143,10 +129,9 @@ def guest_report(edge, dom, areas, effective=False):
         live_root = parse_domain(edge.domain_xml(dom), "the live XML of %s" % dom.name())
         report["live_areas"] = gather(live_root, areas)
         if persistent:
-            from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.module import host_loaders
-            ctx = DomainContext(persistent_root, host_cpus=edge.host_cpus(), connected=True,
-                                loaders=host_loaders(edge, persistent_root))
-            report["drift"] = drift(persistent_root, live_root, areas, ctx)
+            def live_migratable():
+                return parse_domain(edge.live_xml_migratable(dom), "the migratable live XML of %s" % dom.name())
+            report["drift"] = drift(persistent_root, live_root, areas, live_migratable=live_migratable)
         report["runtime"], unavailable = runtime_report(edge, dom)
         if unavailable:
             report["unavailable"] = unavailable

@@ -11,11 +11,11 @@ def area_warnings(xml, params):
     """The area's warnings, asserted at the engine (module warnings go to stdout or stderr depending on
     the Ansible display mode other tests left behind)."""
     from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.boot_firmware import AREA
-    from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import DomainContext, converge
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import converge
     from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
     full = {f.name: None for f in AREA.fields}
     full.update(params)
-    return converge(parse_domain(xml), [(AREA, full, "merged")], DomainContext)[0].warnings
+    return converge(parse_domain(xml), [(AREA, full, "merged")])[0].warnings
 
 
 def test_no_boot_element_reads_as_libvirts_default_hd():
@@ -112,7 +112,7 @@ def test_testdriver_persistent_path(testdriver):
     from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.boot_firmware import AREA
     from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
     root = parse_domain(dom.XMLDesc(2))
-    assert AREA.present(AREA.read(root)) == {"boot_order": ["cdrom", "hd"], "bootmenu": {"enable": True}}
+    assert AREA.to_options(AREA.read(root)) == {"boot_order": ["cdrom", "hd"], "bootmenu": {"enable": True}}
     assert [(child.tag, dict(child.attrib)) for child in root.find("os")] == [
         ("type", {"arch": "x86_64", "machine": "pc"}), ("boot", {"dev": "cdrom"}), ("boot", {"dev": "hd"}),
         ("bootmenu", {"enable": "yes"})]

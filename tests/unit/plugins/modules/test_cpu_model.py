@@ -122,7 +122,7 @@ def test_testdriver_persistent_path(testdriver):
     topology = {"sockets": 1, "dies": 1, "cores": 4, "threads": 1}
     if conn.getLibVersion() >= 10001000:
         topology = {"sockets": 1, "dies": 1, "clusters": 1, "cores": 4, "threads": 1}
-    assert AREA.present(AREA.read(parse_domain(dom.XMLDesc(2)))) == {
+    assert AREA.to_options(AREA.read(parse_domain(dom.XMLDesc(2)))) == {
         "mode": "custom", "match": "exact", "check": "none", "model": {"name": "kvm64", "fallback": "forbid"},
         "topology": topology, "features": [{"name": "vmx", "policy": "disable"}]}
     assert run_module("cpu_model", args)["changed"] is False

@@ -34,7 +34,7 @@ def test_secrets_in_offline_xml_are_masked():
 
 def persistent_cputune(conn, name):
     """The cputune area as libvirt holds it, in the shape of the module's options."""
-    return AREA.present(AREA.read(parse_domain(conn.lookupByName(name).XMLDesc(2))))
+    return AREA.to_options(AREA.read(parse_domain(conn.lookupByName(name).XMLDesc(2))))
 
 
 def define_test_guest(testdriver, name):

@@ -19,7 +19,7 @@ def test_areas_see_each_other_within_one_call():
                                "cputune": {"vcpupin": [{"vcpu": 5, "cpuset": "1"}]}}
     assert [d["before_header"] for d in result["diff"]] == ["vcpus (persistent)", "cputune (persistent)"]
     root = parse_domain(result["xml"])
-    assert AREAS["cputune"].present(AREAS["cputune"].read(root)) == {"vcpupin": [{"vcpu": 5, "cpuset": "1"}]}
+    assert AREAS["cputune"].to_options(AREAS["cputune"].read(root)) == {"vcpupin": [{"vcpu": 5, "cpuset": "1"}]}
     assert root.findtext("vcpu") == "6"
 
 
@@ -68,4 +68,4 @@ def test_gathered_returns_every_area_and_feeds_back_unchanged(testdriver):
     again = run_module("domain_tuning", dict(args, state="replaced", **replay))
     assert again["changed"] is False, again.get("diff")
     persistent = parse_domain(conn.lookupByName("vt-ut-dt").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-    assert AREAS["memtune"].present(AREAS["memtune"].read(persistent)) == {"soft_limit": "256 MiB"}
+    assert AREAS["memtune"].to_options(AREAS["memtune"].read(persistent)) == {"soft_limit": "256 MiB"}

@@ -132,11 +132,11 @@ def test_testdriver_persistent_path(testdriver):
     check = run_module("iothreads", args, check=True)
     assert check["changed"] is True
     # check mode leaves the definition as it was
-    assert AREA.present(AREA.read(parse_domain(dom.XMLDesc(2)))) == {"count": 2, "iothreadids": [{"id": 1}, {"id": 2}]}
+    assert AREA.to_options(AREA.read(parse_domain(dom.XMLDesc(2)))) == {"count": 2, "iothreadids": [{"id": 1}, {"id": 2}]}
     result = run_module("iothreads", args)
     assert (result["changed"], result["live_changes"], result["restart_required"]) == (True, [], False)
     root = parse_domain(dom.XMLDesc(2))
-    assert AREA.present(AREA.read(root)) == {
+    assert AREA.to_options(AREA.read(root)) == {
         "count": 3, "iothreadids": [{"id": 1}, {"id": 2}, {"id": 4, "thread_pool_max": 2}],
         "disks": [{"target": "vda", "iothread": 4}]}
     assert [dict(driver.attrib) for driver in root.xpath("devices/disk[target/@dev='vda']/driver")] == [

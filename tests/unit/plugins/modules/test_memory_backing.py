@@ -6,7 +6,7 @@ from conftest import fixture_text, run_module
 from test_memtune import area_warnings
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.memory_backing import AREA
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import DomainContext
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import AreaView, DomainContext
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain, parse_xml
 
 BASE = fixture_text("guest-minimal.xml").replace("<name>vt-probe</name>", "<name>vt-backing</name>")
@@ -124,8 +124,8 @@ def test_connected_page_size_without_a_host_pool_is_refused():
     from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
     caps = parse_xml("<capabilities><host><cpu><pages unit='KiB' size='4'/><pages unit='KiB' size='2048'/>"
                      "</cpu></host></capabilities>")
-    ctx = DomainContext(parse_domain(BASE.replace("128</memory>", "1024</memory>")), connected=True,
-                        loaders={"capabilities": lambda: caps})
+    ctx = AreaView(parse_domain(BASE.replace("128</memory>", "1024</memory>")),
+                   ctx=DomainContext(connected=True, loaders={"capabilities": lambda: caps}))
     target = dict(AREA.read(ctx.root), hugepages=[{"size": 1024 ** 3, "nodeset": None}])
     with pytest.raises(TuningError) as err:
         AREA.validate(target, ctx)
@@ -146,7 +146,7 @@ def test_test_driver_persistent_path_and_host_pools(testdriver):
     assert "<memoryBacking" not in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     result = run_module("memory_backing", args)
     assert (result["changed"], result["restart_required"]) == (True, False)
-    held = AREA.present(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
+    held = AREA.to_options(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
     assert held == {"hugepages": [{"size": "2 MiB"}], "nosharepages": True}
     assert run_module("memory_backing", args)["changed"] is False
     # the test driver's host has 4 KiB, 8 KiB, 2 MiB and 1 GiB pages

@@ -5,7 +5,7 @@ import pytest
 from conftest import fixture_text, run_module
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.memory_devices import AREA, live_dimms
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import DomainContext, LiveOp, NotLive
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import AreaView, LiveOp, LiveValues, NotLive
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
 
 PLAIN = fixture_text("guest-minimal.xml").replace("<name>vt-probe</name>", "<name>vt-memdev</name>")
@@ -151,18 +151,20 @@ def test_live_plan_attaches_and_detaches_dimms():
     target_root = parse_domain(BASE)
     live_root = parse_domain(with_slot(run_module("memory_devices", dict(HOTPLUG, xml=BASE, dimms=[
         {"size": "128M", "node": 1}]))["xml"]))
-    ctx = DomainContext(target_root)
-    ctx.live_root = live_root
+    ctx = AreaView(target_root, live_root=live_root)
     live = AREA.by_name["dimms"].read(live_root)
-    ops = live_dimms(live, [{"size": 64 * 1024 ** 2, "node": 0, "slot": None}], ctx)
+
+    def values(live, target):
+        return LiveValues(None, {"dimms": target}, {"dimms": live})
+    ops = live_dimms(values(live, [{"size": 64 * 1024 ** 2, "node": 0, "slot": None}]), ctx)
     assert [op.method for op in ops] == ["detach_device", "attach_device"]
     assert [op.text for op in ops] == ["detach the 128 MiB DIMM of node 1 (slot 0)", "attach a 64 MiB DIMM to node 0"]
     assert ops[1] == LiveOp("attach_device", ('<memory model="dimm"><target><size unit="KiB">65536</size>'
                                               '<node>0</node></target></memory>',), "attach a 64 MiB DIMM to node 0")
-    assert live_dimms(live, [{"size": 128 * 1024 ** 2, "node": 1, "slot": None}], ctx) == []
+    assert live_dimms(values(live, [{"size": 128 * 1024 ** 2, "node": 1, "slot": None}]), ctx) == []
     ctx.live_root = parse_domain(BASE)  # running without maxMemory
     with pytest.raises(NotLive) as err:
-        live_dimms([], [{"size": 128 * 1024 ** 2, "node": 1, "slot": None}], ctx)
+        live_dimms(values([], [{"size": 128 * 1024 ** 2, "node": 1, "slot": None}]), ctx)
     assert str(err.value) == "the running guest has no max_memory; hot-plug works after its next boot"
 
 
@@ -178,7 +180,7 @@ def test_test_driver_persistent_path_and_balloon(testdriver):
     assert "maxMemory" not in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     result = run_module("memory_devices", args)
     assert (result["changed"], result["live_changes"], result["restart_required"]) == (True, [], False)
-    held = AREA.present(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
+    held = AREA.to_options(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
     assert held["memory"] == "256 MiB" and held["max_memory"] == {"slots": 4, "size": "1 GiB"}
     assert [dict(d, slot=None) for d in held["dimms"]] == [{"size": "128 MiB", "node": 1, "slot": None}]
     assert run_module("memory_devices", args)["changed"] is False

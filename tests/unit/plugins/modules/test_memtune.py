@@ -14,7 +14,7 @@ def area_warnings(area, xml, params, ctx_kwargs=None):
     from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
     full = {f.name: None for f in area.fields}
     full.update(params)
-    results = converge(parse_domain(xml), [(area, full, "merged")], lambda r: DomainContext(r, **(ctx_kwargs or {})))
+    results = converge(parse_domain(xml), [(area, full, "merged")], DomainContext(None, **(ctx_kwargs or {})))
     return results[0].warnings
 
 
@@ -132,7 +132,7 @@ def test_test_driver_persistent_path(testdriver):
     assert "xml" not in result
     from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.memtune import AREA
     from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
-    held = AREA.present(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
+    held = AREA.to_options(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
     assert held == {"hard_limit": "2 GiB", "soft_limit": "1 GiB"}
     assert run_module("memtune", args)["changed"] is False
     gathered = run_module("memtune", {"uri": "test:///default", "name": "vt-ut-memtune", "state": "gathered"})

@@ -6,7 +6,7 @@ from conftest import fixture_text, run_module
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.numa import AREA
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import DomainContext
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import AreaView, DomainContext, LiveValues
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain, parse_xml
 
 BASE = fixture_text("guest-minimal.xml").replace("<name>vt-probe</name>", "<name>vt-numa</name>")
@@ -158,7 +158,7 @@ def test_cells_must_leave_room_for_dimms():
 def test_connected_host_nodes_are_checked():
     caps = parse_xml("<capabilities><host><topology><cells num='2'><cell id='0'/><cell id='1'/></cells>"
                      "</topology></host></capabilities>")
-    ctx = DomainContext(parse_domain(BASE), connected=True, loaders={"capabilities": lambda: caps})
+    ctx = AreaView(parse_domain(BASE), ctx=DomainContext(connected=True, loaders={"capabilities": lambda: caps}))
     target = {"cells": [], "numatune": {"memory": {"mode": "strict", "nodeset": "0-3", "placement": None},
                                         "memnodes": []}}
     with pytest.raises(TuningError) as err:
@@ -172,16 +172,19 @@ def test_connected_host_nodes_are_checked():
 def test_live_plan_moves_only_the_strict_nodeset():
     from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.numa import live_numatune
     from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import LiveOp, NotLive
-    ctx = DomainContext(parse_domain(BASE))
+    ctx = AreaView(parse_domain(BASE))
+
+    def values(live, target):
+        return LiveValues(None, {"numatune": target}, {"numatune": live})
     strict = {"memory": {"mode": "strict", "nodeset": "1", "placement": None}, "memnodes": []}
-    assert live_numatune(None, strict, ctx) == [
+    assert live_numatune(values(None, strict), ctx) == [
         LiveOp("set_numa_parameters", ({"numa_nodeset": "1"},), "set the NUMA nodeset to 1")]
     interleave = {"memory": {"mode": "interleave", "nodeset": "1", "placement": None}, "memnodes": []}
     with pytest.raises(NotLive) as err:
-        live_numatune({"memory": {"mode": "interleave", "nodeset": "0"}, "memnodes": []}, interleave, ctx)
+        live_numatune(values({"memory": {"mode": "interleave", "nodeset": "0"}, "memnodes": []}, interleave), ctx)
     assert str(err.value) == "libvirt moves a running guest's memory only in strict or restrictive mode, not interleave"
     with pytest.raises(NotLive) as err:
-        live_numatune(None, interleave, ctx)
+        live_numatune(values(None, interleave), ctx)
     assert str(err.value) == "the mode of a running guest cannot change"
 
 
@@ -198,7 +201,7 @@ def test_test_driver_persistent_and_live_nodeset(testdriver):
     assert "<numatune" not in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     result = run_module("numa", args)
     assert (result["changed"], result["live_changes"], result["restart_required"]) == (True, [], False)
-    held = AREA.present(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
+    held = AREA.to_options(AREA.read(parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))))
     assert held == {"numatune": {"memory": {"mode": "strict", "nodeset": "0"}},
                     "cells": [{"id": 0, "cpus": "0-1", "memory": "64 MiB"},
                               {"id": 1, "cpus": "2-3", "memory": "64 MiB"}]}

@@ -84,3 +84,30 @@ def test_plan_on_this_host(tmp_path):
     entry = result["plan"][0]
     assert (entry["fits"], entry["host_nodes"], entry["vcpus"]) == (True, [0], {"maximum": 1, "placement": "static"})
     assert entry["numa"]["cells"] == [{"id": 0, "cpus": "0", "memory": "128 MiB"}]
+
+
+def test_planner_v2_options_through_the_module(tmp_path):
+    """profiles, allocation, host CPU sets, reserved pages, topology and PCI devices as Ansible passes them."""
+    host = build_host(fakehost.load_capabilities("two-node-nic"), nodedev_xml=fakehost.load_nodedevs("two-node-nic"))
+    result = run_module(tmp_path, {"host": host, "allocation": {"cpu_ratio": 4}, "shared_cpus": "0-1,8-9",
+                                   "reserved_hugepages": [{"node": 1, "size": "2M", "count": 24}],
+                                   "profiles": {"vnf": {"version": 3, "extends": "nfv-hugepages@2", "vcpus": 4,
+                                                        "memory": "4G"}},
+                                   "guests": [
+        {"name": "vnf1", "profile": "vnf", "pci_devices": ["pci_0000_3b_02_0"]},
+        {"name": "win", "vcpus": 4, "memory": "2G", "topology": {"max_sockets": 2, "sockets": 2}},
+    ]})
+    plan = dict((g["name"], g) for g in result["plan"])
+    assert (plan["vnf1"]["host_nodes"], plan["vnf1"]["cputune"], plan["vnf1"]["metadata"],
+            plan["vnf1"]["pci_devices"]) == (
+        [1], {"vcpupin": [{"vcpu": 0, "cpuset": "12"}, {"vcpu": 1, "cpuset": "13"}, {"vcpu": 2, "cpuset": "14"},
+                          {"vcpu": 3, "cpuset": "15"}], "emulatorpin": "10"},
+        {"profile": "vnf@3"}, [{"address": "0000:3b:02.0", "numa_node": 1}])
+    assert (plan["win"]["cpu_model"], plan["win"]["topology_reason"], plan["win"]["cputune"]["vcpupin"][0]) == (
+        {"topology": {"sockets": 2, "dies": 1, "cores": 2, "threads": 1}}, "", {"vcpu": 0, "cpuset": "0-1"})
+    assert result["host_requirements"]["hugepages"] == [{"node": 1, "size": "2 MiB", "count": 24},
+                                                        {"node": 1, "size": "1 GiB", "count": 4}]
+    # 2 shared CPUs per node: the 4 shared vCPUs of win take two cells of 2, one socket each
+    assert plan["win"]["host_nodes"] == [0, 1]
+    assert result["map"].splitlines()[0] == "node 0: 16 GiB memory, pages 2 MiB 0/1024 used, 1 GiB 0/4 used, " \
+                                            "shared vCPUs 2/8"

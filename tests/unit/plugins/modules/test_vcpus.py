@@ -200,7 +200,7 @@ def test_testdriver_persistent_path(testdriver):
     assert [dict(v.attrib) for v in root.findall("vcpus/vcpu")] == [
         {"id": "0", "enabled": "yes", "hotpluggable": "no"}, {"id": "1", "enabled": "yes", "hotpluggable": "no"},
         {"id": "2", "enabled": "no", "hotpluggable": "yes"}, {"id": "3", "enabled": "yes", "hotpluggable": "yes"}]
-    assert AREA.present(AREA.read(root)) == {
+    assert AREA.to_options(AREA.read(root)) == {
         "maximum": 4, "current": 3, "placement": "static", "cpuset": "0",
         "vcpus": [{"id": 0, "enabled": True, "hotpluggable": False}, {"id": 1, "enabled": True, "hotpluggable": False},
                   {"id": 2, "enabled": False, "hotpluggable": True}, {"id": 3, "enabled": True, "hotpluggable": True}]}

@@ -34,7 +34,7 @@ def run(xml, state="merged", host_cpus=None, **options):
     root = parse_domain(xml)
     params = {f.name: None for f in AREA.fields}
     params.update(options)
-    results = converge(root, [(AREA, params, state)], lambda r: DomainContext(r, host_cpus=host_cpus))
+    results = converge(root, [(AREA, params, state)], DomainContext(root, host_cpus=host_cpus))
     return results[0], root
 
 
@@ -45,7 +45,7 @@ def cputune_xml(root):
 def test_merged_matches_items_by_vcpu_and_keeps_the_rest():
     result, root = run(TUNED, vcpupin=[{"vcpu": 1, "cpuset": "0-3,^2"}, {"vcpu": 3, "cpuset": "1"}])
     assert result.changed
-    assert AREA.present(result.target) == {
+    assert AREA.to_options(result.target) == {
         "shares": 1024,
         "vcpupin": [{"vcpu": 0, "cpuset": "2"}, {"vcpu": 1, "cpuset": "0-1,3"}, {"vcpu": 3, "cpuset": "1"}],
         "emulatorpin": "0-1",
@@ -66,13 +66,13 @@ def test_equal_after_normalisation_is_no_change():
 
 def test_replaced_makes_the_area_exactly_what_is_given():
     result, root = run(TUNED, state="replaced", emulatorpin="1")
-    assert AREA.present(result.target) == {"emulatorpin": "1"}
+    assert AREA.to_options(result.target) == {"emulatorpin": "1"}
     assert cputune_xml(root) == "<cputune>\n  <emulatorpin cpuset=\"1\"/>\n</cputune>\n"
 
 
 def test_deleted_with_items_removes_only_those():
     result, _root = run(TUNED, state="deleted", vcpupin=[{"vcpu": 0, "cpuset": "0"}], shares=1)
-    assert AREA.present(result.target) == {
+    assert AREA.to_options(result.target) == {
         "vcpupin": [{"vcpu": 1, "cpuset": "3"}], "emulatorpin": "0-1",
         "vcpusched": [{"vcpus": "0-1", "scheduler": "fifo", "priority": 10}]}
 
@@ -161,7 +161,7 @@ def test_gathered_then_replaced_changes_nothing(vcpupin, emulator, shares, perio
     _result, root = run(TUNED, state="replaced", **options)
     xml = to_document(root)
     gathered, _root = run(xml, state="gathered")
-    shown = AREA.present(gathered.current)
+    shown = AREA.to_options(gathered.current)
     again, root2 = run(xml, state="replaced", **shown)
     assert not again.changed
     assert to_document(root2) == xml

@@ -9,7 +9,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.virtuned.libvirt.plugins.filter.hugepage_reservation import hugepage_reservation
 from ansible_collections.virtuned.libvirt.plugins.filter.placement_options import placement_options
-from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import existing_entry
+from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import existing_entry, profile_check
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import plan
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
 
@@ -50,9 +50,11 @@ def test_shared_vcpus_hold_nothing_and_unbound_memory_counts_nowhere_on_two_node
 def test_one_node_host_default_page_and_live_memory_of_a_running_guest():
     persistent = domain("<cputune><vcpupin vcpu='0' cpuset='9'/></cputune><memoryBacking><hugepages/></memoryBacking>")
     live = domain("<memoryBacking><hugepages/></memoryBacking>", memory="<memory unit='MiB'>256</memory>")
-    # CPU 9 is not a host CPU: left out; memory as the guest runs now, on the default (2 MiB) pages
+    # CPU 9 is not a host CPU: left out (so all 4 vCPUs are shared ones on the only node); memory as the
+    # guest runs now, on the default (2 MiB) pages
     assert existing_entry("vm", persistent, True, HOST_CPUS, {0}, live_root=live) == {
-        "name": "vm", "cpus": "", "memory": [{"node": 0, "size": "256 MiB", "page_size": "2M"}], "active": True}
+        "name": "vm", "cpus": "", "memory": [{"node": 0, "size": "256 MiB", "page_size": "2M"}], "active": True,
+        "shared_vcpus": [{"node": 0, "count": 4}]}
 
 
 HOST = {"nodes": [{"id": 0, "hugepages": [{"size_kib": 2048, "total": 600, "free": 600, "surplus": 0},
@@ -122,3 +124,39 @@ def test_existing_entry_keeps_a_replanned_guest_where_it_was():
     assert [e["cputune"]["vcpupin"] for e in again] == [
         [{"vcpu": 0, "cpuset": "2"}, {"vcpu": 1, "cpuset": "3"}], first["cputune"]["vcpupin"]]
     assert first["cputune"]["vcpupin"] == [{"vcpu": 0, "cpuset": "1"}]
+
+
+RECORDED = """
+<metadata><virtuned:tuning xmlns:virtuned='urn:virtuned.libvirt:tuning:1' profile='%s'/></metadata>
+<cputune>
+  <vcpupin vcpu='0' cpuset='2'/><vcpupin vcpu='1' cpuset='3'/><vcpupin vcpu='2' cpuset='6'/><vcpupin vcpu='3' cpuset='7'/>
+  <emulatorpin cpuset='1'/>
+  <vcpusched vcpus='1-3' scheduler='fifo' priority='1'/>
+</cputune>
+<devices><hostdev mode='subsystem' type='pci' managed='yes'>
+  <source><address domain='0x0000' bus='0x3b' slot='0x02' function='0x1'/></source></hostdev></devices>
+<memoryBacking><hugepages><page size='1' unit='G'/></hugepages></memoryBacking>
+"""
+
+
+def test_existing_entry_reads_the_recorded_profile_and_pci_devices():
+    root = domain(RECORDED % "realtime@1")
+    assert existing_entry("rt", root, False, HOST_CPUS, {0}) == {
+        "name": "rt", "cpus": "1-3,6-7", "memory": [{"node": 0, "size": "4 GiB", "page_size": "1G"}], "active": False,
+        "pci_devices": ["0000:3b:02.1"], "profile": "realtime@1"}
+
+
+def test_profile_check_compares_the_guest_with_its_recorded_profile():
+    assert profile_check(domain(RECORDED % "realtime@1")) == {"profile": "realtime@1", "matches": True,
+                                                              "differences": []}
+    assert profile_check(domain(RECORDED % "dedicated@1")) == {
+        "profile": "dedicated@1", "matches": False,
+        "differences": ["emulator_threads: share in dedicated@1, isolate in the guest",
+                        "page_size: small in dedicated@1, 1G in the guest"]}
+    user = {"db": {"version": 3, "extends": "realtime@1", "vcpus": 8, "memory": "4G", "realtime_vcpus": "^0,^1"}}
+    assert profile_check(domain(RECORDED % "db@3"), profiles=user) == {
+        "profile": "db@3", "matches": False,
+        "differences": ["vcpus: 8 in db@3, 4 in the guest", "realtime_vcpus: 2-3 in db@3, 1-3 in the guest"]}
+    assert profile_check(domain("")) is None
+    assert profile_check(domain(""), "shared-balanced") == {
+        "profile": "shared-balanced@2", "matches": True, "differences": []}

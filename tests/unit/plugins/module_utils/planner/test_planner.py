@@ -54,6 +54,8 @@ def test_interleaved_smt_three_kinds_of_guest():
         "vcpus": {"maximum": 8, "placement": "static"},
         "cpu_model": topology(2, 2, 2),
         "iothreads": {"count": 1},
+        # the newest version of the profile, as the guest records it
+        "metadata": {"profile": "nfv-hugepages@2"},
     }
     assert guests["vm1"] == {
         "name": "vm1", "fits": True, "reason": "", "host_nodes": [0],
@@ -71,6 +73,7 @@ def test_interleaved_smt_three_kinds_of_guest():
         "memory_backing": {"hugepages": [{"size": "1 GiB", "nodeset": "0"}]},
         "vcpus": {"maximum": 4, "placement": "static"},
         "cpu_model": topology(1, 4, 1),
+        "metadata": {"profile": "realtime@1"},
     }
     assert result["host_requirements"] == {
         "hugepages": [{"node": 0, "size": "1 GiB", "count": 8}, {"node": 1, "size": "1 GiB", "count": 4}],
@@ -233,8 +236,9 @@ def test_existing_guests_hold_their_cpus_and_pages():
                                        "page_size": "2M", "numa_nodes": 1}],
                   existing=[{"name": "old", "cpus": "0-11", "memory": [{"node": 0, "size": "3G", "page_size": "2M"}]},
                             {"name": "other", "cpus": "16-31"}])
-    assert bigger["plan"][0]["reason"] == ("on 1 node with 2 MiB pages: node 0: 512 free 2 MiB pages, 1024 needed; "
-                                           "node 1: 0 free CPUs, 2 needed")
+    # every shortage, and the guests holding what is short
+    assert bigger["plan"][0]["reason"] == ("on 1 node with 2 MiB pages: node 0: 512 free 2 MiB pages, 1024 needed "
+                                           "(held by old); node 1: 0 free CPUs, 2 needed (held by other)")
 
 
 def existing_from(result):
@@ -296,7 +300,7 @@ def test_input_order_does_not_matter():
     ({"name": "x", "vcpus": 2, "memory": "1G", "colour": "red"},
      "guests[x]: ['colour'] is not valid: unknown fields; known: name, profile, vcpus, memory, cpu_policy, "
      "dedicated_vcpus, thread_policy, emulator_threads, iothreads, iothread_policy, numa_nodes, cells, page_size, "
-     "realtime_vcpus, emulator_cell"),
+     "realtime_vcpus, emulator_cell, topology, pci_devices, pci_numa_policy, strategy"),
 ])
 def test_bad_requests_name_field_value_and_rule(guest, message):
     with pytest.raises(TuningError) as caught:
