@@ -15,7 +15,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export PYTHONPATH := $(COLL_PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all host packages venv collection demo test test-unit test-integration sanity lint molecule docs bench clean
+.PHONY: all host packages venv collection demo test test-unit test-integration sanity lint molecule docs bench bench-guest clean
 
 all: test
 
@@ -65,6 +65,12 @@ docs: venv collection
 
 bench: venv collection
 	@bash tests/bench/run.sh
+
+# An untuned and a tuned guest booting a Debian kernel, interleaved (tests/bench/bench_guest/run.py); the
+# guest's pieces are built from Debian's packages into .build/bench-guest. Runs nice'd: it is CPU-bound.
+bench-guest: venv collection
+	@bash tests/bench/bench_guest/build.sh
+	@nice -n 19 $(PY) tests/bench/bench_guest/run.py
 
 clean:
 	rm -rf $(BUILD) tests/output

@@ -53,6 +53,17 @@ options:
       - libvirt connection URI. Defaults to the E(LIBVIRT_DEFAULT_URI) environment variable, else V(qemu:///system).
       - Credentials in the URI never appear in results or messages.
     type: str
+  effective:
+    description:
+      - Also read, for each running guest, what the host kernel enforces for its QEMU process - every thread's
+        allowed host CPUs and scheduler policy and priority (vCPU, iothread and emulator threads), the guest memory
+        per host node and page size (from C(/proc/PID/numa_maps) and C(smaps)) and the hugetlb pages it holds - and
+        compare it with the guest's definition (RV(guests[].effective), RV(guests[].effective_drift)).
+      - Needs a local connection to the QEMU driver (the C(/proc) of the hypervisor itself) and read access to the
+        QEMU processes (root, or the user QEMU runs as).
+    type: bool
+    default: false
+    version_added: 1.1.0
 requirements:
   - python >= 3.9
   - lxml
@@ -155,6 +166,40 @@ guests:
       type: dict
       sample: {"profile": "realtime@1", "matches": false,
                "differences": ["page_size: large in realtime@1, small in the guest"]}
+    effective:
+      description:
+        - With O(effective=true), what the host kernel enforces for the running guest's QEMU process; empty for a
+          guest that does not run.
+        - C(pid); C(vcpus) (C(vcpu), C(tid), C(name), C(cpus), C(policy), C(priority)), C(iothreads) (C(iothread),
+          ...), C(emulator) (every other QEMU thread) and C(kernel_threads) (the kernel's workers in the process, never
+          compared), where C(name) is the name QEMU gave the thread, C(cpus) is the thread's allowed host CPUs and C(policy) its scheduler
+          policy (V(other), V(batch), V(idle), V(fifo), V(rr)) with its real-time C(priority);
+          C(memory), the guest memory resident per host C(node) and C(page_size); C(transparent_hugepages), how
+          much of it sits on transparent hugepages; C(hugetlb_pages), the hugetlb pages the process holds per
+          C(node) and C(page_size).
+      type: dict
+      returned: when O(effective=true)
+      version_added: 1.1.0
+      sample:
+        pid: 4242
+        vcpus: [{"vcpu": 0, "tid": 4250, "name": "CPU 0/KVM", "cpus": "1", "policy": "other", "priority": 0}]
+        iothreads: []
+        emulator: [{"tid": 4242, "name": "qemu-system-x86", "cpus": "0", "policy": "other", "priority": 0}]
+        kernel_threads: []
+        memory: [{"node": 0, "page_size": "2 MiB", "size": "128 MiB"}]
+        transparent_hugepages: "0 KiB"
+        hugetlb_pages: [{"node": 0, "page_size": "2 MiB", "pages": 64}]
+    effective_drift:
+      description:
+        - With O(effective=true), each place where what the kernel enforces differs from the guest's persistent
+          definition (its live definition for a transient guest), as a sentence.
+      type: list
+      elements: str
+      returned: when O(effective=true)
+      version_added: 1.1.0
+      sample:
+        - "vCPU 1 may run on 0-1, the definition pins it to 1"
+        - "128 MiB of guest memory on 4 KiB pages, the definition asks for 2 MiB pages"
     unavailable:
       description: Runtime values libvirt would not give, with its reason.
       type: dict
@@ -168,6 +213,7 @@ guest:
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_module import GuardedModule
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.batch import BatchedReads
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge, default_uri, uri_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.report import (
     check_profiles, discover_areas, guest_report, offline_report,
@@ -184,6 +230,7 @@ def main():
             "profiles": {"type": "dict"},
             "xml": {"type": "str"},
             "uri": {"type": "str"},
+            "effective": {"type": "bool", "default": False},
         },
         mutually_exclusive=[["name", "uuid", "names", "xml"], ["xml", "uri"]],
         supports_check_mode=True,
@@ -213,10 +260,13 @@ def _connected(params, areas):
         if params.get("name") or params.get("uuid"):
             domains = [edge.lookup(params.get("name"), params.get("uuid"))]
         elif params.get("names"):
-            domains = [edge.lookup(name) for name in params["names"]]
+            listed = {dom.name(): dom for dom in edge.list_domains()}
+            domains = [listed.get(name) or edge.lookup(name) for name in params["names"]]
         else:
             domains = sorted(edge.list_domains(), key=lambda dom: dom.name())
-        return [guest_report(edge, dom, areas, profiles=params.get("profiles")) for dom in domains]
+        reader = BatchedReads(edge, domains) if len(domains) > 1 else edge
+        return [guest_report(reader, dom, areas, profiles=params.get("profiles"), effective=params["effective"])
+                for dom in domains]
     finally:
         edge.close()
 

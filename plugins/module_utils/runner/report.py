@@ -10,6 +10,7 @@ so that they can be fed back to the module with ``state: replaced``.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils import areas as areas_package
@@ -21,6 +22,8 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes impo
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, AreaView, DomainContext
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import profile_check, recorded_profile
+from ansible_collections.virtuned.libvirt.plugins.module_utils.host import qemu_process
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.effective import effective_report
 
 # libvirt's virDomainNumatuneMemMode numbers
 NUMA_MODES = {0: "strict", 1: "preferred", 2: "interleave", 3: "restrictive"}
@@ -134,8 +137,9 @@ def _scheduler(kind, params):
     return {"type": kind, "parameters": params}
 
 
-def guest_report(edge, dom, areas, profiles=None):
-    """Everything tuning_info says about one guest of a connection."""
+def guest_report(edge, dom, areas, profiles=None, effective=False):
+    """Everything tuning_info says about one guest of a connection (with ``effective``, what the host
+    kernel enforces for it too)."""
     persistent = edge.is_persistent(dom)
     running = edge.is_active(dom)
     persistent_root = parse_domain(edge.domain_xml(dom, inactive=persistent),
@@ -155,4 +159,41 @@ def guest_report(edge, dom, areas, profiles=None):
         report["runtime"], unavailable = runtime_report(edge, dom)
         if unavailable:
             report["unavailable"] = unavailable
+    if effective:
+        add_effective(report, edge, dom, persistent_root)
     return report
+
+
+def add_effective(report, edge, dom, definition_root, proc_root="/proc"):
+    """Add ``effective`` (what the host kernel enforces for the running guest's QEMU process) and
+    ``effective_drift`` (each mismatch with ``definition_root``) to a guest's report; a reason under
+    ``unavailable.effective`` when the process cannot be read."""
+    report["effective"], report["effective_drift"] = {}, []
+    if not report.get("running"):
+        return
+    reason = None
+    if edge.hypervisor() != "qemu":
+        reason = "effective: true reads QEMU processes; this connection's hypervisor is %s" % edge.hypervisor()
+    elif not edge.is_local():
+        reason = "effective: true reads /proc on the hypervisor itself, which %s is not" % edge.shown_uri
+    else:
+        pid = qemu_process.find_qemu_pid(dom.name(), proc_root, _run_dirs(edge.uri))
+        if pid is None:
+            reason = "no QEMU process of %s found under %s" % (dom.name(), proc_root)
+        else:
+            try:
+                process = qemu_process.read_qemu_process(pid, proc_root)
+                report["effective"], report["effective_drift"] = effective_report(
+                    definition_root, process, edge.host_cpus(), qemu_process.default_hugepage_kib(proc_root))
+            except qemu_process.ProcReadError as exc:
+                reason = str(exc)
+    if reason:
+        report.setdefault("unavailable", {})["effective"] = reason
+
+
+def _run_dirs(uri):
+    """Where libvirt's QEMU driver keeps its pid files for this URI."""
+    if (uri or "").rstrip("/").endswith("/session"):
+        runtime = os.environ.get("XDG_RUNTIME_DIR") or os.path.expanduser("~/.cache")
+        return (os.path.join(runtime, "libvirt", "qemu", "run"),)
+    return ("/run/libvirt/qemu",)
