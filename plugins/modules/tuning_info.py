@@ -63,7 +63,6 @@ options:
         QEMU processes (root, or the user QEMU runs as).
     type: bool
     default: false
-    version_added: 1.1.0
 requirements:
   - python >= 3.9
   - lxml
@@ -179,7 +178,6 @@ guests:
           C(node) and C(page_size).
       type: dict
       returned: when O(effective=true)
-      version_added: 1.1.0
       sample:
         pid: 4242
         vcpus: [{"vcpu": 0, "tid": 4250, "name": "CPU 0/KVM", "cpus": "1", "policy": "other", "priority": 0}]
@@ -196,7 +194,6 @@ guests:
       type: list
       elements: str
       returned: when O(effective=true)
-      version_added: 1.1.0
       sample:
         - "vCPU 1 may run on 0-1, the definition pins it to 1"
         - "128 MiB of guest memory on 4 KiB pages, the definition asks for 2 MiB pages"
