@@ -36,6 +36,15 @@ options:
     description: The housekeeping CPUs the plan kept free of dedicated vCPUs.
     type: str
     default: ""
+  results:
+    description:
+      - The domain_tuning loop's C(results) (each with C(item.name)); fills in each guest's C(result) by name.
+    type: list
+    elements: dict
+  restarted:
+    description: Names of the guests restarted; fills in each guest's C(restarted).
+    type: list
+    elements: str
 """
 
 EXAMPLES = r"""
@@ -73,7 +82,8 @@ def _pins(cputune):
                                         "s" if len(_cpus(cpus)) > 1 else "", cpus)
              for cpus, vcpus in sorted(groups.items(), key=lambda item: min(item[1]))]
     if cputune.get("emulatorpin") not in (None, ""):
-        parts.append("emulator -> CPU %s" % cputune["emulatorpin"])
+        emulator = cputune["emulatorpin"]
+        parts.append("emulator -> CPU%s %s" % ("s" if len(_cpus(emulator)) > 1 else "", emulator))
     for pin in cputune.get("iothreadpin") or []:
         parts.append("iothread %s -> CPU %s" % (pin.get("iothread"), pin.get("cpuset")))
     return parts
@@ -138,10 +148,13 @@ def _host(host, held, reserved):
     return lines
 
 
-def placement_summary(guests, host, held_cpus="", reserved_cpus=""):
+def placement_summary(guests, host, held_cpus="", reserved_cpus="", results=None, restarted=None):
     """The text summary (see DOCUMENTATION)."""
     if not isinstance(guests, list) or not isinstance(host, dict):
         raise AnsibleFilterError("placement_summary: expected a list of guests and host_info's host")
+    by_name = dict(((r.get("item") or {}).get("name"), r) for r in results or [] if isinstance(r, dict))
+    guests = [dict(g, result=g.get("result", by_name.get(g.get("name"), {})),
+                   restarted=g.get("restarted", g.get("name") in (restarted or []))) for g in guests]
     try:
         lines = []
         for guest in sorted(guests, key=lambda g: g.get("name") or ""):

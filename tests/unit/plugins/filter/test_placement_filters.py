@@ -174,3 +174,11 @@ def test_summary_per_guest_then_per_node():
         "  node 0: CPUs 0-1, held by guests 1, housekeeping 0, free for dedicated vCPUs none; "
         "2 MiB pages 128 total, 64 free",
     ]
+
+
+def test_summary_takes_the_loop_results_and_restarted_names():
+    targets = [{"name": "a", "state": "present", "plan": dict(SMALL, name="a")}]
+    results = [{"item": {"name": "a"}, "changed": True, "live_changes": [], "restart_required": True,
+                "pending_restart": ["cpu_model.topology"]}]
+    lines = placement_summary(targets, HOST, results=results, restarted=["a"]).splitlines()
+    assert lines[3:6] == ["  applied live: nothing", "  waits for a restart: cpu_model.topology", "  restarted: yes"]

@@ -109,3 +109,29 @@ def test_suggestion_refuses_a_node_left_without_housekeeping():
     assert suggestion["accepted"] is False
     assert suggestion["reason"] == ("numa_pinning_isolated_cpus: '1-3' is not valid: it covers every online CPU of "
                                     "NUMA node 1 (2-3); keep at least one housekeeping core on every node")
+
+
+def test_guest_requests_split_present_and_absent():
+    from ansible_collections.virtuned.libvirt.plugins.filter.guest_requests import guest_requests
+    assert guest_requests([{"name": "a", "vcpus": 1, "memory": "128M", "state": "present"},
+                           {"name": "b", "state": "absent"}, {"name": "c", "vcpus": 2, "memory": "1G"}]) == {
+        "present": [{"name": "a", "vcpus": 1, "memory": "128M"}, {"name": "c", "vcpus": 2, "memory": "1G"}],
+        "absent": [{"name": "b", "state": "absent"}],
+        "names": ["a", "b", "c"],
+    }
+    assert guest_requests([]) == {"present": [], "absent": [], "names": []}
+
+
+@pytest.mark.parametrize("guests, message", [
+    ([{"vcpus": 1}], "numa_pinning_guests[0]: {'vcpus': 1} is not valid: expected a dictionary with a name"),
+    ([{"name": "a"}, {"name": "a"}], "numa_pinning_guests[1]: 'a' is not valid: the guest a is given twice"),
+    ([{"name": "a", "state": "gone"}], "numa_pinning_guests[0].state: 'gone' is not valid: expected present or absent"),
+    ([{"name": "a", "state": "absent", "vcpus": 2}],
+     "numa_pinning_guests[0]: 'a' is not valid: a guest to unplace takes only name and state (not vcpus)"),
+    ("a", "numa_pinning_guests: 'a' is not valid: expected a list of guests"),
+])
+def test_guest_requests_refuse_bad_entries(guests, message):
+    from ansible_collections.virtuned.libvirt.plugins.filter.guest_requests import guest_requests
+    with pytest.raises(AnsibleFilterError) as err:
+        guest_requests(guests)
+    assert str(err.value) == message
