@@ -56,11 +56,17 @@ _value:
   type: str
 """
 
+import re
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size, parse_size
+
+
+# the planner's page shortage: "node 0: 12 free 2 MiB pages, 64 needed"
+PAGE_SHORTAGE = re.compile(r"\d+ free \S+ \S+ pages, \d+ needed")
 
 
 def _holdings(existing, node_of):
@@ -112,7 +118,8 @@ def placement_refusal(plan, existing, host, other_guests="hold", option="numa_pi
     if holders:
         hints.append("numa_pinning_other_guests: ignore plans as if those guests were not there")
     hints.append("a smaller request (fewer vCPUs, less memory, cpu_policy shared, page_size small) fits in less")
-    if any("pages" in (entry.get("reason") or "") for entry in unfit):
+    if any(PAGE_SHORTAGE.search(entry.get("reason") or "") or "no free hugepages" in (entry.get("reason") or "")
+           for entry in unfit):
         hints.append("more free hugepages (hugepages_host_pages) change what fits on hugepages")
     sentences.append("What would change the outcome: %s." % "; ".join(hints))
     sentences.append("Nothing was changed.")

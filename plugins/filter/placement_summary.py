@@ -11,7 +11,7 @@ short_description: A summary a person can read of what the numa_pinning role pla
 version_added: 1.1.0
 description:
   - One block per guest, its host node and CPUs, vCPU to CPU pins, memory with the page size and page count, what was
-    applied live, what waits for a restart, and whether the guest was restarted (unplaced guests say so).
+    applied live, what waits for a restart (or, for a guest restarted, what the restart applied), and whether the guest was restarted (unplaced guests say so).
   - Then one line per host node, the node's CPUs, those the plan's guests hold, the housekeeping CPUs, the CPUs left
     free for dedicated vCPUs, and each hugepage pool's total and free pages.
   - Memory is shown in MiB or GiB (the largest binary unit that divides it), never in KiB.
@@ -123,7 +123,11 @@ def _guest(guest):
         lines.append("  not changed (skipped)")
     else:
         lines.append("  applied live: %s" % _none(result.get("live_changes") or []))
-        lines.append("  waits for a restart: %s" % _none(result.get("pending_restart") or []))
+        pending = _none(result.get("pending_restart") or [])
+        if guest.get("restarted"):
+            lines.append("  applied by the restart: %s" % pending)
+        else:
+            lines.append("  waits for a restart: %s" % pending)
     lines.append("  restarted: %s" % ("yes" if guest.get("restarted") else "no"))
     return lines
 

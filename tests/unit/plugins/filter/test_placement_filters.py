@@ -122,6 +122,8 @@ EXISTING = [{"name": "other", "cpus": "1", "memory": [{"node": 0, "size": "256 M
             {"name": "g", "cpus": "", "memory": [], "active": False}]
 UNFIT = [{"name": "g", "fits": False, "reason": "on 1 node with small pages: node 0: 0 free CPUs, 1 needed",
           "host_nodes": []}]
+UNFIT_PAGES = [{"name": "g", "fits": False, "host_nodes": [],
+                "reason": "on 1 node with 2 MiB pages: node 0: 12 free 2 MiB pages, 64 needed"}]
 
 
 def test_refusal_names_the_holders_and_what_would_change_it():
@@ -129,8 +131,16 @@ def test_refusal_names_the_holders_and_what_would_change_it():
         "numa_pinning_guests: g does not fit (on 1 node with small pages: node 0: 0 free CPUs, 1 needed). "
         "Held by guests outside numa_pinning_guests: node 0: other (CPUs 1, 256 MiB on 2M pages). "
         "What would change the outcome: numa_pinning_other_guests: ignore plans as if those guests were not there; "
-        "a smaller request (fewer vCPUs, less memory, cpu_policy shared, page_size small) fits in less; "
-        "more free hugepages (hugepages_host_pages) change what fits on hugepages. Nothing was changed.")
+        "a smaller request (fewer vCPUs, less memory, cpu_policy shared, page_size small) fits in less. "
+        "Nothing was changed.")
+
+
+def test_refusal_hints_at_hugepages_for_a_page_shortage():
+    assert placement_refusal(UNFIT_PAGES, [], HOST) == (
+        "numa_pinning_guests: g does not fit (on 1 node with 2 MiB pages: node 0: 12 free 2 MiB pages, 64 needed). "
+        "What would change the outcome: a smaller request (fewer vCPUs, less memory, cpu_policy shared, "
+        "page_size small) fits in less; more free hugepages (hugepages_host_pages) change what fits on hugepages. "
+        "Nothing was changed.")
 
 
 def test_refusal_empty_when_everything_fits_and_without_holders_when_ignored():
@@ -138,8 +148,7 @@ def test_refusal_empty_when_everything_fits_and_without_holders_when_ignored():
     assert placement_refusal(UNFIT, EXISTING, HOST, other_guests="ignore") == (
         "numa_pinning_guests: g does not fit (on 1 node with small pages: node 0: 0 free CPUs, 1 needed). "
         "What would change the outcome: a smaller request (fewer vCPUs, less memory, cpu_policy shared, "
-        "page_size small) fits in less; more free hugepages (hugepages_host_pages) change what fits on hugepages. "
-        "Nothing was changed.")
+        "page_size small) fits in less. Nothing was changed.")
 
 
 def test_summary_per_guest_then_per_node():
@@ -164,7 +173,7 @@ def test_summary_per_guest_then_per_node():
         "  pins: vCPU 0 -> CPU 0, emulator -> CPU 0",
         "  memory: 1536 MiB on small pages",
         "  applied live: nothing",
-        "  waits for a restart: numa.cells",
+        "  applied by the restart: numa.cells",
         "  restarted: yes",
         "c: unplaced (its vCPU pins, numatune and hugepage backing removed; vCPUs, memory and cells kept)",
         "  applied live: nothing",
@@ -181,4 +190,6 @@ def test_summary_takes_the_loop_results_and_restarted_names():
     results = [{"item": {"name": "a"}, "changed": True, "live_changes": [], "restart_required": True,
                 "pending_restart": ["cpu_model.topology"]}]
     lines = placement_summary(targets, HOST, results=results, restarted=["a"]).splitlines()
-    assert lines[3:6] == ["  applied live: nothing", "  waits for a restart: cpu_model.topology", "  restarted: yes"]
+    assert lines[3:6] == ["  applied live: nothing", "  applied by the restart: cpu_model.topology", "  restarted: yes"]
+    lines = placement_summary(targets, HOST, results=results).splitlines()
+    assert lines[3:6] == ["  applied live: nothing", "  waits for a restart: cpu_model.topology", "  restarted: no"]
