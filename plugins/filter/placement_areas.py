@@ -11,7 +11,7 @@ short_description: The domain_tuning areas, for state replaced, that place or un
 version_added: 1.1.0
 description:
   - Takes one guest's settings as M(virtuned.libvirt.domain_tuning) gathers them (RV(virtuned.libvirt.domain_tuning#module:gathered))
-    and returns, per area, the whole area to pass with O(virtuned.libvirt.domain_tuning#module:state=replaced): the
+    and returns, per area, the whole area to pass with O(virtuned.libvirt.domain_tuning#module:state=replaced), the
     gathered settings, with the options a placement owns taken from the plan. So a smaller plan removes what a bigger one
     set (vCPU pins, guest cells, hugepage backing), and everything else in those areas stays as it is.
   - "Owned options: C(cputune) C(vcpupin), C(emulatorpin), C(iothreadpin), C(vcpusched); C(numa) C(numatune) and C(cells);
@@ -20,7 +20,7 @@ description:
   - Settings that a smaller plan makes impossible go with the owned ones, a C(current) vCPU count above the new maximum,
     hot-plug entries of vCPUs that no longer exist, I/O thread ids above the new count, and a C(current_memory) at or
     above the new memory (libvirt sets it to the memory again).
-  - With O(state=absent) the guest is unplaced, its pins, C(vcpusched), C(numatune) and hugepage backing are removed;
+  - With O(state=absent) the guest is unplaced; its pins, C(vcpusched), C(numatune) and hugepage backing are removed;
     its vCPUs, memory, cells and topology stay.
 options:
   _input:
