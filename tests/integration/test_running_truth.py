@@ -24,9 +24,9 @@ def persistent(dom, area):
 
 def test_deleting_pins_and_quotas_on_a_running_guest_converges(guests):
     name = "vt-h1-unpin"
-    xml = guest_xml(name, vcpus=2).replace("<iothreads>2</iothreads>", "<iothreads>2</iothreads><cputune><period>"
-                                          "100000</period><quota>50000</quota><vcpupin vcpu='1' cpuset='1'/>"
-                                          "<emulatorpin cpuset='1'/><iothreadpin iothread='1' cpuset='1'/></cputune>")
+    tuned = ("<iothreads>2</iothreads><cputune><period>100000</period><quota>50000</quota><vcpupin vcpu='1' "
+             "cpuset='1'/><emulatorpin cpuset='1'/><iothreadpin iothread='1' cpuset='1'/></cputune>")
+    xml = guest_xml(name, vcpus=2).replace("<iothreads>2</iothreads>", tuned)
     dom = guests(name, xml=xml)
     options = {"state": "deleted", "quota": 50000, "vcpupin": [{"vcpu": 1, "cpuset": "1"}], "emulatorpin": "1",
                "iothreadpin": [{"iothread": 1, "cpuset": "1"}]}
@@ -125,3 +125,20 @@ def test_a_refused_define_changes_nothing(guests):
     result = run_module("cpu_model", {"uri": "qemu:///system", "name": name, "maxphysaddr": {"mode": "emulate"}})
     assert (result["failed"], result.get("changed", False)) == (True, False)
     assert dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE) == before
+
+
+def test_a_balloon_target_the_guest_does_not_follow_is_live_pending(guests):
+    name = "vt-h1-balloon"
+    guests(name, memory_mib=256)
+    check = tune("memory_devices", name, check=True, current_memory="192M")
+    assert check == {"changed": True, "live_changes": ["set the balloon target to 196608 KiB"],
+                     "restart_required": False}
+    first = tune("memory_devices", name, current_memory="192M")
+    # a guest sitting in its firmware has no balloon driver: it keeps its memory
+    assert first == dict(check, live_pending=["memory_devices.current_memory"], pending_reasons={
+        "memory_devices.current_memory": "the guest has not completed: set the balloon target to 196608 KiB"})
+    again = tune("memory_devices", name, current_memory="192M")
+    assert again == {"changed": False, "live_changes": [], "restart_required": False,
+                     "live_pending": ["memory_devices.current_memory"], "pending_reasons": {
+                         "memory_devices.current_memory": "the guest has not followed the balloon target of 196608 "
+                                                          "KiB asked of it before"}}

@@ -280,8 +280,7 @@ def _secure_boot_toggled(area_target, current):
 def live_view(live_root, view):
     """Nothing applies live. An EFI guest's live XML holds the loader and NVRAM libvirt chose for
     firmware='efi' (and no firmware attribute): that is the same request as the definition's."""
-    live = view.read_area(live_root)
-    defined = view.read_area(view.root)
+    live, defined = view.read_area(live_root), view.target
     live_os = live_root.find("os")
     expanded = live_os is not None and live_os.get("firmware") is None and live_os.find("loader") is not None
     if defined["firmware"] == "efi" and expanded:

@@ -186,9 +186,8 @@ def _check_tune_contents(target, ctx):
 def live_view(live_root, view):
     """The running guest as libvirt reports it, in the definition's terms: a pin to every host CPU (or
     to <vcpu cpuset>, where libvirt's unpinning goes) is no pin, and a quota or period of -1 is none."""
-    live, defined = view.read_area(live_root), view.read_area(view.root)
-    unpinned = {cpus for cpus in (format_cpuset(view.host_cpus) if view.host_cpus else None,
-                                  vcpu_cpuset(view.root)) if cpus}
+    live, defined, host_cpus = view.read_area(live_root), view.target, view.host_cpus
+    unpinned = {cpus for cpus in (format_cpuset(host_cpus) if host_cpus else None, vcpu_cpuset(view.root)) if cpus}
     for option, key in (("vcpupin", "vcpu"), ("iothreadpin", "iothread")):
         wanted = {pin[key] for pin in defined[option] or []}
         live[option] = [pin for pin in live[option] or [] if pin[key] in wanted or pin["cpuset"] not in unpinned]

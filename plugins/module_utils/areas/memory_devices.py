@@ -325,7 +325,7 @@ def live_current_memory(values, view):
     target = values.target
     kib = (target["current_memory"] if target["current_memory"] is not None else target["memory"]) // 1024
     if _asked_before(values, view, "current_memory") and _asked_before(values, view, "memory"):
-        return [LivePending("the guest has not followed the balloon target of %d KiB (no balloon driver?)" % kib)]
+        return [LivePending("the guest has not followed the balloon target of %d KiB asked of it before" % kib)]
     return [LiveOp(live_ops.SET_MEMORY, (kib,), "set the balloon target to %d KiB" % kib)]
 
 

@@ -218,6 +218,10 @@ class LibvirtEdge:
             self._host_cpus = frozenset(range(count))
         return self._host_cpus
 
+    def cpus_and_hypervisor(self):
+        """(host CPU numbers, hypervisor type): what every connected run's rules need."""
+        return self.host_cpus(), self.hypervisor()
+
     def hypervisor(self):
         return self._call("reading the hypervisor type", self.conn.getType).lower()
 

@@ -25,7 +25,7 @@ from collections import namedtuple
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine import rules
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import to_string
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain, to_string
 
 STATES = ("merged", "replaced", "deleted", "gathered")
 
@@ -185,9 +185,8 @@ class DomainContext:
     """What the host says, for the rules: fetched by the runner before the domain lock is taken.
 
     ``loaders`` map a fact's name to a callable; a fact is fetched once, when a rule first asks.
-    After ``freeze()`` (the runner holds the domain lock) a fact not fetched yet raises
-    FactMissing instead of calling libvirt, and the runner prepares the change again outside
-    the lock.
+    After ``freeze()`` (converge has run the rules; the runner takes the domain lock next) a fact
+    not fetched yet raises FactMissing instead of calling libvirt.
     """
 
     def __init__(self, root=None, host_cpus=None, hypervisor=None, connected=False, loaders=None):
@@ -231,13 +230,14 @@ class AreaView:
     """What an area's hooks see: the document, the area's current values, the task, the host.
 
     ``root`` is the document being tuned (the final one for ``validate``), ``live_root`` the
-    running guest's XML while live operations are planned. Host facts come from ``ctx``.
+    running guest's XML while live operations are planned, and ``target`` then the area's values
+    the guest should run with. Host facts come from ``ctx``.
     """
 
     def __init__(self, root, current=None, desired=None, state=None, ctx=None, live_root=None,
-                 live_migratable=None, area=None):
+                 live_migratable=None, area=None, target=None):
         self.root, self.current, self.desired, self.state = root, current, desired, state
-        self.area = area
+        self.area, self.target = area, target
         self.ctx = ctx if ctx is not None else DomainContext()
         self.live_root = live_root
         self._live_migratable = live_migratable
@@ -288,6 +288,7 @@ class AreaResult:
         self.warnings = []
         self.managed = []
         self.view = None
+        self.host_actions = []  # HostActions its define needs (after_define), when it changed
 
 
 def converge(root, requests, ctx=None):
@@ -296,6 +297,7 @@ def converge(root, requests, ctx=None):
     Every area is read, normalised and merged first, then written, then every
     target is validated against the final XML, and the rules between areas
     (engine/rules.py) run once on it. Raises TuningError before anything is defined.
+    ``ctx`` is frozen afterwards: every host fact a rule needs has been fetched.
     """
     ctx = ctx if ctx is not None else DomainContext(root)
     results = []
@@ -327,6 +329,10 @@ def converge(root, requests, ctx=None):
     asked = [result for result in results if result.state != "gathered"]
     for name, warning in rules.check(root, before, [result.area.name for result in asked], ctx):
         next(result for result in asked if result.area.name == name).warnings.append(warning)
+    for result in asked:
+        if result.changed and result.area.after_define is not None:
+            result.host_actions = result.area.after_define(LiveValues(result.current, result.target, None), result.view)
+    ctx.freeze()  # the rules are done: nothing after them asks the host
     return results
 
 
@@ -361,7 +367,8 @@ def plan_live(results, live_root, ctx=None, live_migratable=None):
             continue
         area = result.area
         root = result.view.root if result.view is not None else None
-        view = AreaView(root, result.current, result.desired, result.state, ctx, live_root, live_migratable, area)
+        view = AreaView(root, result.current, result.desired, result.state, ctx, live_root, live_migratable, area,
+                        result.target)
         live_values = area.live_values(live_root, view)
         values = LiveValues(result.current, result.target, live_values)
         for name in area.differing(live_values, result.target, result.managed):
@@ -385,17 +392,9 @@ def plan_live(results, live_root, ctx=None, live_migratable=None):
     return plan
 
 
-def host_actions(results):
-    """The HostActions the changed areas need after their define."""
-    actions = []
-    for result in results:
-        if result.changed and result.area.after_define is not None:
-            actions.extend(result.area.after_define(LiveValues(result.current, result.target, None), result.view))
-    return actions
-
-
-def not_held(results, held_root):
+def not_held(results, held_xml):
     """Warnings for every option that the definition read back after the define does not hold as asked."""
+    held_root = parse_domain(held_xml, "the persistent XML after define")
     warnings = []
     for result in results:
         if result.state == "gathered" or not result.changed:

@@ -16,7 +16,7 @@ import os
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge, default_uri
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import (
-    DomainContext, FactMissing, converge, host_actions, not_held, plan_live,
+    DomainContext, FactMissing, converge, not_held, plan_live,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import (
     parse_domain, parse_xml, to_document,
@@ -113,8 +113,8 @@ def host_context(edge, root):
 
     loaders = {"capabilities": capabilities, "domain_capabilities": domain_capabilities,
                "free_pages": edge.free_pages, "lib_version": edge.lib_version}
-    return DomainContext(root, host_cpus=edge.host_cpus(), hypervisor=edge.hypervisor(), connected=True,
-                         loaders=loaders)
+    host_cpus, hypervisor = edge.cpus_and_hypervisor()
+    return DomainContext(root, host_cpus=host_cpus, hypervisor=hypervisor, connected=True, loaders=loaders)
 
 
 def apply_connected(params, requests, check_mode):
@@ -131,9 +131,8 @@ def apply_connected(params, requests, check_mode):
             root = parse_domain(original, "the persistent XML of %s" % dom.name())
             ctx = host_context(edge, root)
             outcome.results = converge(root, requests, ctx)  # every rule and host fact: before the lock
-            actions = host_actions(outcome.results)
+            actions = [action for result in outcome.results for action in result.host_actions]
             changed = any(r.changed for r in outcome.results)
-            ctx.freeze()
             with _lock(edge, dom, skip=gathering or check_mode):
                 if changed and not check_mode:
                     # Another writer may have changed the domain since we read it: start again from its XML.
@@ -151,11 +150,11 @@ def apply_connected(params, requests, check_mode):
                         raise DefineRefused("%s; nothing was changed" % exc)
                     outcome.defined = True
                     # libvirt may silently drop or rewrite what we defined: read it back
-                    held = parse_domain(edge.persistent_xml(dom), "the persistent XML after define")
-                    outcome.warnings.extend(not_held(outcome.results, held))
-                    for action in actions:
-                        edge.run_host_action(dom, action)
-                outcome.host_changes = [action.text for action in actions]
+                    outcome.warnings.extend(not_held(outcome.results, edge.persistent_xml(dom)))
+                    if not _run_host_actions(edge, dom, actions, outcome):
+                        break
+                else:
+                    outcome.host_changes = [action.text for action in actions]
                 live_xml = edge.running_xml(dom)
                 outcome.running = live_xml is not None
                 if outcome.running and not gathering:
@@ -169,6 +168,18 @@ def apply_connected(params, requests, check_mode):
     finally:
         edge.close()
     return outcome
+
+
+def _run_host_actions(edge, dom, actions, outcome):
+    """Run the host actions after a define; False (and the run failed) when one is refused."""
+    for action in actions:
+        try:
+            edge.run_host_action(dom, action)
+        except TuningError as exc:
+            outcome.failed = "%s. The persistent definition is updated; nothing was applied live" % exc
+            return False
+        outcome.host_changes.append(action.text)
+    return True
 
 
 def _apply_live(edge, dom, live_xml, params, check_mode, outcome, ctx):

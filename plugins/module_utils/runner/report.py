@@ -59,7 +59,7 @@ def drift(persistent_root, live_root, areas, ctx=None, live_migratable=None):
     for name, area in areas.items():
         stored = area.read(persistent_root)
         view = AreaView(persistent_root, stored, ctx=ctx, live_root=live_root, live_migratable=live_migratable,
-                        area=area)
+                        area=area, target=stored)
         running = area.live_values(live_root, view)
         for option in area.differing(stored, running):
             field = area.by_name[option]

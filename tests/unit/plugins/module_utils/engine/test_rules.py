@@ -94,7 +94,7 @@ EFI_LIVE = BASE.replace("</type>", "</type><loader readonly='yes' type='pflash'>
 def test_live_view_takes_the_efi_expansion_for_the_same_request():
     area = AREAS["boot_firmware"]
     root = parse_domain(EFI_PERSISTENT)
-    view = AreaView(root, area.read(root), area=area, live_root=parse_domain(EFI_LIVE))
+    view = AreaView(root, area.read(root), area=area, live_root=parse_domain(EFI_LIVE), target=area.read(root))
     assert area.differing(area.read(root), area.live_values(view.live_root, view)) == []
     params = {f.name: None for f in area.fields}
     results = converge(root, [(area, params, "replaced")])

@@ -64,6 +64,9 @@ class FakeEdge:
         self._record("hypervisor")
         return "qemu"
 
+    def cpus_and_hypervisor(self):
+        return self.host_cpus(), self.hypervisor()
+
     def capabilities(self):
         self._record("capabilities")
         return CAPS

@@ -210,7 +210,7 @@ def test_a_dimm_libvirt_gives_a_slot_is_held_as_asked():
     results = converge(parse_domain(without), [(area, params, "merged")])
     assert results[0].changed is True
     from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import not_held
-    assert not_held(results, parse_domain(DIMM_BASE)) == []
+    assert not_held(results, DIMM_BASE) == []
 
 
 def test_dest_writes_the_whole_xml_with_its_secrets_and_mode_0600(tmp_path):
@@ -237,3 +237,16 @@ def test_dest_writes_the_whole_xml_with_its_secrets_and_mode_0600(tmp_path):
 def test_dest_needs_xml():
     result = run_module("cputune", {"name": "g", "dest": "/tmp/x.xml"})
     assert result == {"failed": True, "msg": "missing parameter(s) required by 'dest': xml"}
+
+
+def test_a_host_action_refused_after_the_define_fails_with_changed(running, monkeypatch):
+    def refuse(self, dom, action):
+        raise LibvirtCallError("reset_nvram: cannot remove /x_VARS.fd: Permission denied")
+    monkeypatch.setattr(RunningEdge, "run_host_action", refuse, raising=False)
+    running.persistent_start = BASE.replace("<os>", "<os firmware='efi'><firmware><feature enabled='no' "
+                                                    "name='secure-boot'/></firmware>")
+    result = run_module("boot_firmware", dict(URI, firmware_features={"secure_boot": True}, reset_nvram=True))
+    assert (result["failed"], result["changed"], result["live_changes"], result["msg"]) == (
+        True, True, [], "reset_nvram: cannot remove /x_VARS.fd: Permission denied. The persistent definition is "
+                        "updated; nothing was applied live")
+    assert "host_changes" not in result and len(running.made[0].defined) == 1
