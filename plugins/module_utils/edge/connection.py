@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from urllib.parse import unquote
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.live_ops import HOST_ACTIONS, LIVE_OPS
@@ -325,6 +326,24 @@ class LibvirtEdge:
 
     def live_set_memory(self, dom, kib):
         self._call("setting the balloon to %d KiB live" % kib, dom.setMemoryFlags, kib, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    # ------------------------------------------------------------------ restart (domain_tuning guests)
+    def shutdown(self, dom, timeout, poll=0.5):
+        """Ask the guest to shut down (ACPI) and wait up to ``timeout`` seconds; True when it stopped."""
+        self._call("shutting down %s" % dom.name(), dom.shutdown)
+        deadline = time.monotonic() + max(0, timeout)
+        while self.is_active(dom):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll)
+        return True
+
+    def destroy(self, dom):
+        """Power the guest off at once (virsh destroy)."""
+        self._call("powering off %s" % dom.name(), dom.destroy)
+
+    def start(self, dom):
+        self._call("starting %s" % dom.name(), dom.create)
 
     # ------------------------------------------------------------------ live reads (tuning_info)
     def domain_xml(self, dom, inactive=False):

@@ -117,10 +117,15 @@ def host_context(edge, root):
     return DomainContext(root, host_cpus=host_cpus, hypervisor=hypervisor, connected=True, loaders=loaders)
 
 
-def apply_connected(params, requests, check_mode):
-    """Converge the persistent definition of the named domain, define it and apply it live."""
+def apply_connected(params, requests, check_mode, edge=None):
+    """Converge the persistent definition of the named domain, define it and apply it live.
+
+    ``edge``: a connection to use and leave open (a batch of guests, runner/batch.py); else one is opened here.
+    """
     outcome = Outcome()
-    edge = LibvirtEdge(params.get("uri") or default_uri())
+    own_edge = edge is None
+    if own_edge:
+        edge = LibvirtEdge(params.get("uri") or default_uri())
     try:
         dom = edge.lookup(params.get("name"), params.get("uuid"))
         if not edge.is_persistent(dom):
@@ -166,7 +171,8 @@ def apply_connected(params, requests, check_mode):
     except FactMissing as exc:
         raise TuningError("internal: the host fact %s was asked for while the domain lock was held" % (exc,))
     finally:
-        edge.close()
+        if own_edge:
+            edge.close()
     return outcome
 
 
