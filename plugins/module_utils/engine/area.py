@@ -25,6 +25,7 @@ from collections import namedtuple
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine import rules
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import without_empty
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain, to_string
 
 STATES = ("merged", "replaced", "deleted", "gathered")
@@ -155,7 +156,6 @@ class Area:
         (an empty list that means something, such as <hugepages/> with no page size);
         groups leave theirs out the same way (fields.without_empty).
         """
-        from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import without_empty
         return without_empty(self.fields, values, drop_false_defaults=True)
 
     def snapshot(self, root):
@@ -327,11 +327,12 @@ def converge(root, requests, ctx=None):
         if result.state != "gathered":
             result.warnings.extend(result.area.validate(result.target, result.view))
     asked = [result for result in results if result.state != "gathered"]
-    for name, warning in rules.check(root, before, [result.area.name for result in asked], ctx):
+    for name, warning in rules.check(root, before, [result.area.name for result in asked]):
         next(result for result in asked if result.area.name == name).warnings.append(warning)
     for result in asked:
         if result.changed and result.area.after_define is not None:
-            result.host_actions = result.area.after_define(LiveValues(result.current, result.target, None), result.view)
+            values = LiveValues(result.current, result.target, None)
+            result.host_actions = result.area.after_define(values, result.view)
     ctx.freeze()  # the rules are done: nothing after them asks the host
     return results
 

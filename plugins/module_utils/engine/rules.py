@@ -101,7 +101,7 @@ def facts_before(root):
     return {"iothread_ids": iothread_ids(root)}
 
 
-def check(root, before, asked, ctx=None):
+def check(root, before, asked):
     """Run the rules of the areas named in ``asked`` (in the task's order) on the final ``root``.
 
     Raises TuningError for the first broken rule; returns [(area name, warning)].

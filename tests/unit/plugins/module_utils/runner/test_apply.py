@@ -186,3 +186,19 @@ def test_check_mode_takes_no_lock_and_defines_nothing(fake_edge):
     edge = fake_edge.instances[0]
     assert [r.changed for r in outcome.results] == [True]
     assert edge.defined == [] and not [name for name, locked in edge.calls if locked]
+
+
+def test_converge_freezes_the_host_facts_once_its_rules_are_done():
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import (
+        DomainContext, FactMissing, converge,
+    )
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
+    asked = []
+    ctx = DomainContext(connected=True, loaders={"capabilities": lambda: asked.append("capabilities"),
+                                                 "lib_version": lambda: asked.append("lib_version")})
+    converge(parse_domain(BASE), hugepages_request(), ctx)
+    assert asked == ["capabilities"]
+    assert ctx.host("capabilities") is None  # fetched before: served from the cache
+    with pytest.raises(FactMissing):
+        ctx.host("lib_version")
+    assert asked == ["capabilities"]
