@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge, default_uri
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.uri import default_uri
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import (
     DomainContext, FactMissing, converge, not_held, plan_live,
 )
@@ -22,7 +22,6 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml
     parse_domain, parse_xml, to_document,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import LibvirtCallError, TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.backup import write_backup
 
 # How many times a define is prepared again when another writer changed the domain meanwhile.
 DEFINE_ATTEMPTS = 5
@@ -52,6 +51,24 @@ class Outcome:
         self.failed = None
         self.dest = None
         self.dest_changed = False
+
+
+# edge/connection.py's LibvirtEdge, imported by the first connected run: an offline run needs neither it nor libvirt
+LibvirtEdge = None
+
+
+def _edge_class():
+    global LibvirtEdge  # pylint: disable=global-statement
+    if LibvirtEdge is None:
+        from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge as edge_class
+        LibvirtEdge = edge_class
+    return LibvirtEdge
+
+
+def write_backup(directory, xml, name):
+    """runner/backup.py write_backup, imported only by a run that writes a backup."""
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.backup import write_backup as write
+    return write(directory, xml, name)
 
 
 class DefineRefused(TuningError):
@@ -125,7 +142,7 @@ def apply_connected(params, requests, check_mode, edge=None):
     outcome = Outcome()
     own_edge = edge is None
     if own_edge:
-        edge = LibvirtEdge(params.get("uri") or default_uri())
+        edge = _edge_class()(params.get("uri") or default_uri())
     try:
         dom = edge.lookup(params.get("name"), params.get("uuid"))
         if not edge.is_persistent(dom):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_module import GuardedModule, screen_arguments
-from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import uri_secrets
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.uri import uri_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import STATES
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import domain_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
