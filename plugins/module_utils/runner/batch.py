@@ -153,21 +153,17 @@ def _restart(edge, dom, outcome, mode, common, check_mode, run):
                 return
             edge.start(dom)
         except TuningError as exc:
-            run.result["restarted"] = edge.is_active(dom)
+            run.result["restarted"] = False
             run.failed = "restart: %s" % exc
             return
-        live_xml = edge.running_xml(dom)
-        if live_xml is None:
-            run.failed = "restart: the guest stopped again right after its start"
+        try:
+            plan = _read_back(edge, dom, outcome)
+        except TuningError as exc:
+            run.failed = "restart: the guest was restarted, but reading it back failed: %s" % exc
             return
-        root = parse_domain(edge.persistent_xml(dom), "the persistent XML of %s" % dom.name())
-        ctx = host_context(edge, root)
-
-        def live_migratable():
-            return parse_domain(edge.live_xml_migratable(dom), "the migratable live XML of %s" % dom.name())
-
-        plan = plan_live(outcome.results, parse_domain(live_xml, "the live XML of %s" % dom.name()), ctx,
-                         live_migratable)
+    if plan is None:
+        run.failed = "restart: the guest stopped again right after its start"
+        return
     still = [key for key in waiting if key in plan.pending or key in [op_key for op_key, _op in plan.ops]]
     run.result["in_force"] = [key for key in waiting if key not in still]
     run.result["restart_required"] = bool(still)
@@ -181,6 +177,19 @@ def _restart(edge, dom, outcome, mode, common, check_mode, run):
             run.result["pending_reasons"] = reasons
         else:
             run.result.pop("pending_reasons", None)
+
+
+def _read_back(edge, dom, outcome):
+    """The live plan of the restarted guest against the run's targets (None when it does not run)."""
+    live_xml = edge.running_xml(dom)
+    if live_xml is None:
+        return None
+    ctx = host_context(edge, parse_domain(edge.persistent_xml(dom), "the persistent XML of %s" % dom.name()))
+
+    def live_migratable():
+        return parse_domain(edge.live_xml_migratable(dom), "the migratable live XML of %s" % dom.name())
+
+    return plan_live(outcome.results, parse_domain(live_xml, "the live XML of %s" % dom.name()), ctx, live_migratable)
 
 
 def batch_result(runs, diff):

@@ -6,6 +6,7 @@ from conftest import fixture_text, run_module
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.registry import AREAS
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge import connection
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import LibvirtCallError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner import batch
 
 URI = "test:///default"
@@ -203,3 +204,39 @@ def test_a_guest_that_does_not_shut_down_is_left_running_and_fails(guests, monke
     assert (entry["failed"], entry["msg"], entry["restarted"], entry["pending_restart"]) == (
         True, message, False, ["vcpus.maximum"])
     assert dom.isActive() == 1
+
+
+def test_a_refused_start_fails_that_guest_only(guests, monkeypatch):
+    running_guest(guests)
+    running_guest(guests, "vt-ut-g2")
+
+    def refuse(self, dom):
+        if dom.name() == "vt-ut-g1":
+            raise LibvirtCallError("libvirt refused starting vt-ut-g1: no")
+        dom.create()
+    monkeypatch.setattr(connection.LibvirtEdge, "start", refuse)
+    result = run_module("domain_tuning", {"uri": URI, "guests": [
+        {"name": name, "restart": "force", "vcpus": {"maximum": 6}} for name in ("vt-ut-g1", "vt-ut-g2")]}, diff=False)
+    assert result["msg"] == "1 of 2 guests failed: vt-ut-g1: restart: libvirt refused starting vt-ut-g1: no"
+    first, second = result["guests"]["vt-ut-g1"], result["guests"]["vt-ut-g2"]
+    assert (first["restarted"], first["pending_restart"], first["changed"]) == (False, ["vcpus.maximum"], True)
+    assert (second["restarted"], second["in_force"], second["restart_required"]) == (True, ["vcpus.maximum"], False)
+    assert (guests.lookupByName("vt-ut-g1").isActive(), guests.lookupByName("vt-ut-g2").isActive()) == (0, 1)
+
+
+def test_an_option_still_not_in_force_after_the_restart_fails_the_guest(guests, monkeypatch):
+    running_guest(guests)
+    real = batch.plan_live
+
+    def still_waiting(results, live_root, ctx=None, live_migratable=None):
+        plan = real(results, live_root, ctx, live_migratable)
+        plan.pending.append("vcpus.maximum")
+        return plan
+    monkeypatch.setattr(batch, "plan_live", still_waiting)
+    result = run_module("domain_tuning", {"uri": URI, "guests": [
+        {"name": "vt-ut-g1", "restart": "force", "vcpus": {"maximum": 6}}]}, diff=False)
+    message = "restart: after the restart these are still not in force: vcpus.maximum"
+    entry = result["guests"]["vt-ut-g1"]
+    assert (result["msg"], entry["msg"], entry["restarted"], entry["in_force"], entry["restart_required"],
+            entry["pending_restart"]) == ("1 of 1 guests failed: vt-ut-g1: " + message, message, True, [], True,
+                                          ["vcpus.maximum"])
