@@ -79,7 +79,7 @@ options:
       restart:
         description:
           - What to do when the guest runs and part of its change waits for its next boot
-            (its RV(guests.NAME.restart_required) is true). Nothing is done otherwise.
+            (its C(restart_required) in RV(guests) is true). Nothing is done otherwise.
           - V(false) leaves it running as it is (the change waits, as in a single call).
           - V(true) asks the guest to shut down (ACPI), waits up to O(restart_timeout) seconds and
             starts it again. A guest that does not shut down in time (no OS that handles the request)
@@ -87,8 +87,8 @@ options:
           - V(force) powers the guest off at once (as C(virsh destroy), without shutting its OS down) and
             starts it again.
           - After the start the running guest is read back; the options that waited are listed in
-            RV(guests.NAME.in_force), and an option still not in force fails the entry.
-          - In check mode nothing is restarted; RV(guests.NAME.restarted) says it would be.
+            C(in_force) of its RV(guests) entry, and an option still not in force fails the entry.
+          - In check mode nothing is restarted; C(restarted) in its RV(guests) entry says it would be.
         type: raw
         default: false
       cputune:
@@ -241,11 +241,15 @@ guests:
            "web01": {"changed": false, "failed": true, "msg": "name: no domain 'web01' on qemu:///system: Domain not found"}}
   contains:
     restarted:
-      description: True when the guest was restarted for O(guests[].restart) (in check mode, when it would be).
+      description:
+        - In a guest's entry, true when the guest was restarted for O(guests[].restart) (in check mode,
+          when it would be).
       returned: when O(guests[].restart) is asked and a change waited for the guest's boot
       type: bool
     in_force:
-      description: The options (C(area.option)) that waited for the boot and are read back in force after the restart.
+      description:
+        - In a guest's entry, the options (C(area.option)) that waited for the boot and are read back in
+          force after the restart.
       returned: after a restart
       type: list
       elements: str

@@ -18,7 +18,8 @@ import time
 import zlib
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.live_ops import HOST_ACTIONS, LIVE_OPS
-from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.uri import (  # noqa: F401 (also imported from here)
+# URI handling lives in edge/uri.py (no libvirt); the names stay importable from here too
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.uri import (  # noqa: F401 pylint: disable=unused-import
     DEFAULT_URI, default_uri, redact_uri, scrub_uri_secrets, uri_secrets,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import parse_cpuset
@@ -32,6 +33,7 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - not on POSIX
     fcntl = None
+
 
 def load_libvirt():
     """The libvirt binding, imported on first use; TuningError when it is not installed."""
