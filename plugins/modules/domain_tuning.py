@@ -18,6 +18,8 @@ description:
     C(vcpupin) for a vCPU that O(vcpus) adds in the same call is accepted).
   - O(state), O(live), check mode, diff mode and the results are those of the area modules;
     per-area results are nested under the area names.
+  - With O(guests), one call converges many guests of one host over one connection; each guest
+    gets exactly what a single call gives it, and its result is under its name in RV(guests).
 author:
   - virtuned.libvirt contributors (@virtuned)
 extends_documentation_fragment:
@@ -56,6 +58,79 @@ options:
         records in this collection's own element of C(<metadata>) (other namespaces' elements are left alone).
       - The C(plan[].metadata) of a M(virtuned.libvirt.numa_plan) entry, as the placement_options filter returns it.
     type: dict
+  guests:
+    description:
+      - Several guests of the host, each with its own area options, converged in one module run over
+        one connection. Each guest gets the same steps as a single call (read, converge, domain lock,
+        re-read, define, read-back, live changes) and the host facts are read once for all of them.
+      - A guest that fails does not stop the others; the task then fails, naming each failed guest
+        with its message, and RV(guests) holds every guest's result.
+      - Not valid with O(name), O(uuid), O(xml) or area options outside the entries. O(uri), O(live),
+        O(backup) and O(backup_dir) apply to every guest.
+      - Check mode and diff mode apply per guest; the diff headers name the guest.
+      - Each entry is given once (a guest named twice, by name or by uuid, is refused).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the guest. Exactly one of O(guests[].name) and O(guests[].uuid) is required.
+        type: str
+      uuid:
+        description: UUID of the guest.
+        type: str
+      state:
+        description: As O(state), for this guest; defaults to O(state).
+        type: str
+        choices: [merged, replaced, deleted, gathered]
+      restart:
+        description:
+          - What to do when the guest runs and part of its change waits for its next boot
+            (its C(restart_required) in RV(guests) is true). Nothing is done otherwise.
+          - V(false) leaves it running as it is (the change waits, as in a single call).
+          - V(true) asks the guest to shut down (ACPI), waits up to O(restart_timeout) seconds and
+            starts it again. A guest that does not shut down in time (no OS that handles the request)
+            is left running and its entry fails; it is never powered off.
+          - V(force) powers the guest off at once (as C(virsh destroy), without shutting its OS down) and
+            starts it again.
+          - After the start the running guest is read back; the options that waited are listed in
+            C(in_force) of its RV(guests) entry, and an option still not in force fails the entry.
+          - In check mode nothing is restarted; C(restarted) in its RV(guests) entry says it would be.
+        type: raw
+        default: false
+      cputune:
+        description: The options of M(virtuned.libvirt.cputune).
+        type: dict
+      numa:
+        description: The options of M(virtuned.libvirt.numa).
+        type: dict
+      memory_backing:
+        description: The options of M(virtuned.libvirt.memory_backing).
+        type: dict
+      vcpus:
+        description: The options of M(virtuned.libvirt.vcpus).
+        type: dict
+      cpu_model:
+        description: The options of M(virtuned.libvirt.cpu_model).
+        type: dict
+      memtune:
+        description: The options of M(virtuned.libvirt.memtune).
+        type: dict
+      iothreads:
+        description: The options of M(virtuned.libvirt.iothreads).
+        type: dict
+      boot_firmware:
+        description: The options of M(virtuned.libvirt.boot_firmware).
+        type: dict
+      memory_devices:
+        description: The options of M(virtuned.libvirt.memory_devices).
+        type: dict
+      metadata:
+        description: The options of M(virtuned.libvirt.metadata).
+        type: dict
+  restart_timeout:
+    description: Seconds to wait for a guest to shut down when its O(guests[].restart) is V(true).
+    type: int
+    default: 120
 notes:
   - With O(state=gathered) every area is gathered; name areas with an empty dictionary to gather only those.
   - With O(state=replaced) or O(state=deleted) only the areas given are replaced or deleted.
@@ -86,6 +161,17 @@ EXAMPLES = r'''
       emulatorpin: 0-1
     memory_backing:
       hugepages: [{size: 2M}]
+
+- name: Every guest of the host in one call; db01 is restarted when a change waits for its boot
+  virtuned.libvirt.domain_tuning:
+    guests:
+      - name: db01
+        restart: true
+        vcpus: {maximum: 4}
+        cputune: {emulatorpin: 0-1}
+      - name: web01
+        memtune: {soft_limit: 512M}
+  register: host_tuning
 
 - name: Everything tunable about a guest, in the shape of this module's options
   virtuned.libvirt.domain_tuning:
@@ -152,6 +238,32 @@ dest:
   description: The file the complete resulting XML (secrets kept, mode 0600) was written to.
   returned: when O(dest) is given
   type: str
+guests:
+  description:
+    - With O(guests), each guest's result under its name, exactly as a single call returns it
+      (RV(before), RV(after), RV(live_changes), RV(restart_required), RV(pending_restart) ..., and
+      C(diff) in diff mode), with C(failed) and C(msg) for a guest that failed.
+    - The task's C(changed) is true when any guest changed.
+  returned: when O(guests) is given
+  type: dict
+  sample: {"db01": {"changed": true, "before": {"cputune": {}}, "after": {"cputune": {"emulatorpin": "0-1"}},
+           "live_changes": ["emulatorpin 0-1"], "restart_required": false},
+           "web01": {"changed": false, "failed": true, "msg": "name: no domain 'web01' on qemu:///system: Domain not found"}}
+  contains:
+    restarted:
+      description:
+        - In a guest's entry, true when the guest was restarted for O(guests[].restart) (in check mode,
+          when it would be).
+      returned: when O(guests[].restart) is asked and a change waited for the guest's boot
+      type: bool
+    in_force:
+      description:
+        - In a guest's entry, the options (C(area.option)) that waited for the boot and are read back in
+          force after the restart.
+      returned: after a restart
+      type: list
+      elements: str
+      sample: ["vcpus.maximum"]
 '''
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.module import run_multi_area_module

@@ -258,7 +258,7 @@ host:
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_module import GuardedModule
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.host.facts import read_host
-from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import default_uri, uri_secrets
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.uri import default_uri, uri_secrets
 
 
 def main():

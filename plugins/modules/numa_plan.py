@@ -446,7 +446,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_mo
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import read_placements
 from ansible_collections.virtuned.libvirt.plugins.module_utils.host.facts import read_host
-from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import default_uri, uri_secrets
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.uri import default_uri, uri_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import plan
 
 CELL_SPEC = dict(cpus=dict(type="raw"), vcpus=dict(type="int"), memory=dict(type="raw", required=True))

@@ -11,122 +11,40 @@ never swallowed.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import tempfile
-from urllib.parse import unquote
+import time
+import zlib
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.live_ops import HOST_ACTIONS, LIVE_OPS
+# URI handling lives in edge/uri.py (no libvirt); the names stay importable from here too
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.uri import (  # noqa: F401 pylint: disable=unused-import
+    DEFAULT_URI, default_uri, redact_uri, scrub_uri_secrets, uri_secrets,
+)
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import LibvirtCallError, TuningError, shown
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain as parse_domain_text
 
-try:
-    import libvirt
-    HAS_LIBVIRT = True
-    LIBVIRT_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - reported by the module
-    libvirt = None
-    HAS_LIBVIRT = False
-    LIBVIRT_IMPORT_ERROR = exc
+# The libvirt binding is imported when the first connection is opened (load_libvirt), not with this
+# module: an offline run, or a module that only masks URIs, does not pay for it.
+libvirt = None
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not on POSIX
     fcntl = None
 
-DEFAULT_URI = "qemu:///system"
-_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*://)", re.IGNORECASE)
-# What may follow the '@' that ends the user info: a host (name, IPv4, [IPv6]) and port, then the path
-_HOST_AFTER = re.compile(r"^[A-Za-z0-9._~%:\[\]-]*(?:[/?#]|$)")
-# Query parameters that hold secrets or name files that do; libvirt's own names (virConnectOpen URIs)
-_SECRET_PARAMS = ("password", "passwd", "pass", "authfile", "keyfile")
-_QUERY_PARAMS = ("name", "command", "socket", "netcat", "keyfile", "no_verify", "no_tty", "pkipath",
-                 "known_hosts", "known_hosts_verify", "sshauth", "mode", "proxy", "tls_priority", "authfile",
-                 "password", "passwd", "pass", "transport", "gateway", "auto_answer", "no_verify")
 
-
-def _userinfo_span(uri):
-    """(start, end) of the user info of ``uri`` (without its '@'), or None.
-
-    Passwords may hold unencoded '@', '/', '?' or ':': the user info ends at the LAST '@' that a
-    plausible host follows, so a secret is hidden whole (at worst, more than the secret is hidden).
-    """
-    match = _SCHEME.match(uri)
-    if not match:
-        return None
-    start = match.end()
-    for position in range(len(uri) - 1, start - 1, -1):
-        if uri[position] == "@" and _HOST_AFTER.match(uri[position + 1:]):
-            return start, position
-    return None
-
-
-def _secret_params(uri):
-    """(name, value start, value end) for each secret query parameter; a value runs to the next '&'
-    that starts a known libvirt parameter (a password may itself hold '&'), else to the end."""
-    found = []
-    pattern = re.compile(r"[?&](%s)=" % "|".join(_SECRET_PARAMS), re.IGNORECASE)
-    following = re.compile(r"&(?:%s)=" % "|".join(_QUERY_PARAMS), re.IGNORECASE)
-    for match in pattern.finditer(uri):
-        rest = following.search(uri, match.end())
-        found.append((match.group(1), match.end(), rest.start() if rest else len(uri)))
-    return found
-
-
-def default_uri():
-    return os.environ.get("LIBVIRT_DEFAULT_URI") or DEFAULT_URI
-
-
-def redact_uri(uri):
-    """A URI safe to print: user info and secret query parameters hidden, whatever characters they hold."""
-    text = uri or ""
-    spans = [(start, end) for _name, start, end in _secret_params(text)]
-    userinfo = _userinfo_span(text)
-    if userinfo is not None:
-        spans.append(userinfo)
-    merged = []  # overlapping spans (a password holding '@' or '?password=') are hidden as one
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    for start, end in reversed(merged):
-        text = text[:start] + "***" + text[end:]
-    return text
-
-
-def uri_secrets(uri):
-    """The parts of a URI that must never appear in output (for no_log_values), raw and percent-decoded."""
-    text = uri or ""
-    secrets = []
-    userinfo = _userinfo_span(text)
-    if userinfo is not None:
-        info = text[userinfo[0]:userinfo[1]]
-        if ":" in info:
-            secrets.append(info.split(":", 1)[1])
-    for name, start, end in _secret_params(text):
-        if name.lower() in ("password", "passwd", "pass"):
-            secrets.append(text[start:end])
-    decoded = [unquote(secret) for secret in secrets]
-    result = []
-    for secret in secrets + decoded:
-        if secret and secret not in result:
-            result.append(secret)
-    return result
-
-
-def scrub_uri_secrets(text, uri):
-    """``text`` (a libvirt error message) without the URI's secrets, nor the pieces of them libvirt's own
-    URI parser may show when it splits a password that holds '@', '/' or ':' (as a host name, say)."""
-    secrets = uri_secrets(uri)
-    pieces = set(secrets)
-    for secret in secrets:
-        pieces.update(piece for piece in re.split(r"[@/:?#&]", secret) if piece)
-    for piece in sorted(pieces, key=len, reverse=True):
-        text = re.sub(r"(?<![A-Za-z0-9])%s(?![A-Za-z0-9])" % re.escape(piece), "***", text)
-    return text
+def load_libvirt():
+    """The libvirt binding, imported on first use; TuningError when it is not installed."""
+    global libvirt  # pylint: disable=global-statement
+    if libvirt is None:
+        try:
+            import libvirt as binding
+        except ImportError as exc:
+            raise TuningError("the libvirt python binding (libvirt-python) is required: %s" % exc)
+        libvirt = binding
+    return libvirt
 
 
 def _silence(_ctx, _err):
@@ -138,8 +56,7 @@ class LibvirtEdge:
     """A libvirt connection with the few calls the collection needs."""
 
     def __init__(self, uri=None, readonly=False):
-        if not HAS_LIBVIRT:
-            raise TuningError("the libvirt python binding (libvirt-python) is required: %s" % LIBVIRT_IMPORT_ERROR)
+        load_libvirt()
         self.uri = uri or default_uri()
         self.shown_uri = redact_uri(self.uri)
         libvirt.registerErrorHandler(_silence, None)
@@ -262,7 +179,8 @@ class LibvirtEdge:
         if fcntl is None:
             yield
             return
-        key = hashlib.sha256(("%s|%s" % (self.uri, dom.UUIDString())).encode()).hexdigest()[:32]
+        # the uuid, and a checksum of the URI (which may hold credentials): no hashlib (OpenSSL) to load
+        key = "%s-%08x" % (dom.UUIDString(), zlib.crc32(self.uri.encode()))
         directory = os.path.join(tempfile.gettempdir(), "virtuned-libvirt-locks")
         os.makedirs(directory, mode=0o700, exist_ok=True)
         with open(os.path.join(directory, key + ".lock"), "w") as handle:
@@ -341,6 +259,24 @@ class LibvirtEdge:
         self._call("recording metadata (%s) live" % uri, dom.setMetadata, libvirt.VIR_DOMAIN_METADATA_ELEMENT,
                    xml, prefix if xml is not None else None, uri, libvirt.VIR_DOMAIN_AFFECT_LIVE)
 
+    # ------------------------------------------------------------------ restart (domain_tuning guests)
+    def shutdown(self, dom, timeout, poll=0.5):
+        """Ask the guest to shut down (ACPI) and wait up to ``timeout`` seconds; True when it stopped."""
+        self._call("shutting down %s" % dom.name(), dom.shutdown)
+        deadline = time.monotonic() + max(0, timeout)
+        while self.is_active(dom):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll)
+        return True
+
+    def destroy(self, dom):
+        """Power the guest off at once (virsh destroy)."""
+        self._call("powering off %s" % dom.name(), dom.destroy)
+
+    def start(self, dom):
+        self._call("starting %s" % dom.name(), dom.create)
+
     # ------------------------------------------------------------------ live reads (tuning_info)
     def domain_xml(self, dom, inactive=False):
         """Domain XML without secrets (works on read-only connections)."""
@@ -407,6 +343,9 @@ class LibvirtEdge:
             raise TuningError("reset_nvram: true is not valid over %s: the NVRAM file can only be reset on "
                               "the hypervisor itself (use a local URI such as qemu:///system)" % self.shown_uri)
         if path is None and self.is_active(dom):
+            from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import (
+                parse_domain as parse_domain_text,
+            )
             path = (parse_domain_text(self.live_xml(dom)).findtext("os/nvram") or "").strip() or None
         if path is None:
             path = "/var/lib/libvirt/qemu/nvram/%s_VARS.fd" % dom.name()

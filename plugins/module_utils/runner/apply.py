@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge, default_uri
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.uri import default_uri
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import (
     DomainContext, FactMissing, converge, not_held, plan_live,
 )
@@ -22,7 +22,6 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml
     parse_domain, parse_xml, to_document,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import LibvirtCallError, TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.backup import write_backup
 
 # How many times a define is prepared again when another writer changed the domain meanwhile.
 DEFINE_ATTEMPTS = 5
@@ -52,6 +51,24 @@ class Outcome:
         self.failed = None
         self.dest = None
         self.dest_changed = False
+
+
+# edge/connection.py's LibvirtEdge, imported by the first connected run: an offline run needs neither it nor libvirt
+LibvirtEdge = None
+
+
+def _edge_class():
+    global LibvirtEdge  # pylint: disable=global-statement
+    if LibvirtEdge is None:
+        from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge as edge_class
+        LibvirtEdge = edge_class
+    return LibvirtEdge
+
+
+def write_backup(directory, xml, name):
+    """runner/backup.py write_backup, imported only by a run that writes a backup."""
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.backup import write_backup as write
+    return write(directory, xml, name)
 
 
 class DefineRefused(TuningError):
@@ -117,10 +134,15 @@ def host_context(edge, root):
     return DomainContext(root, host_cpus=host_cpus, hypervisor=hypervisor, connected=True, loaders=loaders)
 
 
-def apply_connected(params, requests, check_mode):
-    """Converge the persistent definition of the named domain, define it and apply it live."""
+def apply_connected(params, requests, check_mode, edge=None):
+    """Converge the persistent definition of the named domain, define it and apply it live.
+
+    ``edge``: a connection to use and leave open (a batch of guests, runner/batch.py); else one is opened here.
+    """
     outcome = Outcome()
-    edge = LibvirtEdge(params.get("uri") or default_uri())
+    own_edge = edge is None
+    if own_edge:
+        edge = _edge_class()(params.get("uri") or default_uri())
     try:
         dom = edge.lookup(params.get("name"), params.get("uuid"))
         if not edge.is_persistent(dom):
@@ -166,7 +188,8 @@ def apply_connected(params, requests, check_mode):
     except FactMissing as exc:
         raise TuningError("internal: the host fact %s was asked for while the domain lock was held" % (exc,))
     finally:
-        edge.close()
+        if own_edge:
+            edge.close()
     return outcome
 
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import uri_secrets
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import domain_secrets
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.uri import uri_secrets
 
 # An integer option never needs more digits than this (sizes in bytes are below 2**64).
 MAX_INT_DIGITS = 20
@@ -123,6 +122,8 @@ def raw_secrets(params):
         found.update(uri_secrets(uri))
     xml = params.get("xml") if isinstance(params, dict) else None
     if isinstance(xml, str):
+        # lxml only for a module given domain XML
+        from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import domain_secrets
         found.update(domain_secrets(xml))
     return {secret for secret in found if secret}
 

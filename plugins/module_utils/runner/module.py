@@ -14,7 +14,7 @@ from __future__ import annotations
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_module import GuardedModule, screen_arguments
-from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import uri_secrets
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.uri import uri_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import STATES
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import domain_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
@@ -57,28 +57,98 @@ def run_area_module(area):
     module.exit_json(**result)
 
 
-def run_multi_area_module(areas):
-    """main() of domain_tuning: the areas' options under the areas' names, one read and one define."""
+# domain_tuning's own options (plugins/modules/domain_tuning.py documents them): one call for many guests.
+RESTART_TIMEOUT = 120
+
+
+def multi_area_spec(areas):
+    """The argument spec and options of domain_tuning: the common options, the areas, and ``guests``."""
     spec = dict(COMMON_ARGSPEC)
     spec.update({name: {"type": "dict"} for name in areas})
-    module = GuardedModule(argument_spec=spec, supports_check_mode=True, **COMMON_OPTIONS)
+    guest = {"name": {"type": "str"}, "uuid": {"type": "str"},
+             "state": {"type": "str", "choices": list(STATES)}, "restart": {"type": "raw", "default": False}}
+    guest.update({name: {"type": "dict"} for name in areas})
+    spec["guests"] = {"type": "list", "elements": "dict", "options": guest,
+                      "mutually_exclusive": [["name", "uuid"]], "required_one_of": [["name", "uuid"]]}
+    spec["restart_timeout"] = {"type": "int", "default": RESTART_TIMEOUT}
+    options = {
+        "mutually_exclusive": [["name", "uuid", "xml", "guests"], ["xml", "uri"]],
+        "required_one_of": [["name", "uuid", "xml", "guests"]],
+        "required_by": COMMON_OPTIONS["required_by"],
+    }
+    return spec, options
+
+
+def run_multi_area_module(areas):
+    """main() of domain_tuning: the areas' options under the areas' names, one read and one define."""
+    spec, options = multi_area_spec(areas)
+    module = GuardedModule(argument_spec=spec, supports_check_mode=True, **options)
     params = module.params
+    if params.get("guests") is not None:
+        module.exit_json(**run_guests_module(module, areas))
     state = params["state"]
-    chosen = [name for name in areas if params.get(name) is not None]
+    requests = _area_requests(module, areas, params, state, "")
+    module.exit_json(**run_requests(module, requests, area_keys=True))
+
+
+def _area_requests(module, areas, given, state, where):
+    """[(area, validated options, state)] of the areas named in ``given``; a clear failure when there are none."""
+    chosen = [name for name in areas if given.get(name) is not None]
     if state == "gathered" and not chosen:
         chosen = list(areas)
     requests = []
     for name in chosen:
-        options = _validated_area_options(module, areas[name], params[name] or {})
+        options = _validated_area_options(module, areas[name], given[name] or {}, where)
         requests.append((areas[name], options, state))
     if not requests:
-        module.fail_json(msg="no area given: name at least one of %s" % ", ".join(areas))
-    module.exit_json(**run_requests(module, requests, area_keys=True))
+        module.fail_json(msg="%sno area given: name at least one of %s" % (where, ", ".join(areas)))
+    return requests
 
 
-def _validated_area_options(module, area, given):
-    """Check one area's options against that area module's own argument spec."""
+def run_guests_module(module, areas):
+    """domain_tuning with ``guests``: every guest's options checked first, then each guest converged in turn."""
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.runner import batch
+
+    params = module.params
+    given_areas = [name for name in areas if params.get(name) is not None]
+    if given_areas:
+        module.fail_json(msg="%s: not valid with guests: give the area options of each guest in its entry"
+                         % ", ".join(given_areas))
+    if params["restart_timeout"] < 0:
+        module.fail_json(msg="restart_timeout: %d is not valid: seconds are 0 or more" % params["restart_timeout"])
+    for secret in uri_secrets(params.get("uri")):
+        module.no_log_values.add(secret)
+    guests, names = [], {}
+    for index, guest in enumerate(params["guests"]):
+        label = guest.get("name") or guest.get("uuid")
+        where = "guests[%d] (%s): " % (index, label)
+        if label in names:
+            module.fail_json(msg="%s%s is also guests[%d]: each guest is given once" % (where, label, names[label]))
+        names[label] = index
+        try:
+            restart = batch.restart_mode(guest.get("restart"), "guests[%d].restart" % index)
+        except TuningError as exc:
+            module.fail_json(msg=str(exc))
+        requests = _area_requests(module, areas, guest, guest.get("state") or params["state"], where)
+        guests.append(({"name": guest.get("name"), "uuid": guest.get("uuid")}, requests, restart))
+    common = {key: params.get(key) for key in ("uri", "live", "backup", "backup_dir", "restart_timeout")}
+    try:
+        runs = batch.run_guests(common, guests, module.check_mode, module._diff)
+    except TuningError as exc:
+        module.fail_json(msg=str(exc))
+    result, warnings, failure = batch.batch_result(runs, module._diff)
+    for warning in warnings:
+        module.warn(warning)
+    if failure is not None:
+        module.fail_json(msg=failure, **result)
+    return result
+
+
+def _validated_area_options(module, area, given, where=""):
+    """Check one area's options against that area module's own argument spec (``where``: the guest's label)."""
     problem = screen_arguments(area.argspec(), given, area.name + ".")
+    if problem and where:
+        problem = where + problem
     if problem:
         module.fail_json(msg=problem)
     validator = ArgumentSpecValidator(area.argspec())
@@ -90,7 +160,7 @@ def _validated_area_options(module, area, given):
             if type(error).__name__ == "UnsupportedError":
                 text = "unsupported option %s" % text
             messages.append(text)
-        module.fail_json(msg="%s: %s" % (area.name, "; ".join(messages)))
+        module.fail_json(msg="%s%s: %s" % (where, area.name, "; ".join(messages)))
     return checked.validated_parameters
 
 
