@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import bounded_int
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
@@ -214,7 +215,7 @@ def _check_maxphysaddr(target, ctx):
         raise TuningError("maxphysaddr.bits: required with mode emulate: the number of physical address bits")
     caps = ctx.host("capabilities")
     host = caps.find("host/cpu/maxphysaddr") if caps is not None else None
-    if mode == "emulate" and host is not None and (host.get("bits") or "").isdigit() and bits > int(host.get("bits")):
+    if mode == "emulate" and host is not None and bounded_int(host.get("bits")) is not None and bits > bounded_int(host.get("bits")):
         raise TuningError("maxphysaddr.bits: %d is not valid on this host: its CPU has %s physical address bits, "
                           "and the guest's cannot exceed them" % (bits, host.get("bits")))
 

@@ -20,7 +20,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields imp
     Attr, Bool, CpuSet, Enum, Int, Items, Request, SetOf, Text,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import guest_cells
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import MAX_VCPUS
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import MAX_VCPUS, bounded_int
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.rules import cpu_model_name
 
 # CPU models whose vCPUs QEMU here refuses to unplug from a running guest (QEMU 7.2: "acpi: device
@@ -235,7 +235,7 @@ def _check_machine_limit(maximum, ctx):
     """src/qemu/qemu_validate.c qemuValidateDomainVCpuTopology: the machine type's maximum (domain capabilities)."""
     caps = ctx.host("domain_capabilities")
     limit = caps.find("vcpu") if caps is not None else None
-    if limit is not None and (limit.get("max") or "").isdigit() and maximum > int(limit.get("max")):
+    if limit is not None and bounded_int(limit.get("max")) is not None and maximum > bounded_int(limit.get("max")):
         raise TuningError("maximum: %d is not valid on this host: the machine type %s takes at most %s vCPUs (Maximum "
                           "CPUs greater than specified machine type limit)"
                           % (maximum, caps.findtext("machine") or "of the guest", limit.get("max")))

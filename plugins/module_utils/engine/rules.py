@@ -24,6 +24,7 @@ also offers to the areas' own rules.
 from __future__ import annotations
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import bounded_int
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import (
     guest_cells, memory_bytes, memory_device_total, other_memory_devices,
@@ -62,8 +63,8 @@ def iothread_ids(root):
         except (TypeError, ValueError):
             pass
     count = find_path(root, "iothreads")
-    if count is not None and (count.text or "").strip().isdigit():
-        number = int(count.text.strip())
+    if count is not None and bounded_int(count.text) is not None:
+        number = bounded_int(count.text)
         # libvirt numbers the iothreads without an explicit id after the explicit ones
         candidate = 1
         while len(ids) < number:
@@ -143,7 +144,7 @@ def vcpus_named_exist(root, _before, area):
     if area == "vcpus":
         for pin in root.findall("cputune/vcpupin"):
             vcpu = pin.get("vcpu", "")
-            if vcpu.isdigit() and int(vcpu) > last:
+            if vcpu.isdigit() and (bounded_int(vcpu) is None or bounded_int(vcpu) > last):
                 raise TuningError("maximum: %d leaves cputune.vcpupin pinning vCPU %s, which the guest would not "
                                   "have (vCPUs 0-%d); change cputune first" % (maximum, vcpu, last))
         users = [(elem.get("vcpus"), "cputune.%s" % tag, "change cputune first")
@@ -174,7 +175,7 @@ def vcpus_named_exist(root, _before, area):
 def _cputune_vcpus(root, maximum):
     for pin in root.findall("cputune/vcpupin"):
         vcpu = pin.get("vcpu", "")
-        if vcpu.isdigit() and int(vcpu) >= maximum:
+        if vcpu.isdigit() and (bounded_int(vcpu) is None or bounded_int(vcpu) >= maximum):
             raise TuningError("vcpupin[vcpu=%s].vcpu: %s is not valid: the guest has %d vCPUs (0-%d); "
                               "raise vcpus.maximum or drop this pin" % (vcpu, vcpu, maximum, maximum - 1))
     # libvirt holds one <vcpusched> per vCPU (areas/cputune.py PerIdSched): the vCPUs beyond, together
@@ -227,7 +228,7 @@ def _cells_hold_each_vcpu_once(root, maximum):
 def _driver_iothread(device):
     driver = device.find("driver")
     text = driver.get("iothread") if driver is not None else None
-    return int(text) if text is not None and text.isdigit() else None
+    return bounded_int(text) if text is not None and text.isdigit() else None
 
 
 def iothread_users(root):
@@ -252,8 +253,8 @@ def iothread_users(root):
         if _driver_iothread(controller) is not None:
             yield "SCSI controller %d" % index, _driver_iothread(controller), "controllers", "iothreads"
     for pin in root.findall("cputune/iothreadpin"):
-        if (pin.get("iothread") or "").isdigit():
-            yield "cputune.iothreadpin", int(pin.get("iothread")), None, "cputune"
+        if bounded_int(pin.get("iothread")) is not None and (pin.get("iothread") or "").isdigit():
+            yield "cputune.iothreadpin", bounded_int(pin.get("iothread")), None, "cputune"
     for sched in root.findall("cputune/iothreadsched"):
         numbers = _ids(sched.get("iothreads", ""), "iothreadsched") or ()
         for number in sorted(numbers):
@@ -278,7 +279,7 @@ def iothreads_named_exist(root, before, area):
             else "the guest defines no iothreads (set iothreads.count first)"
         for pin in root.findall("cputune/iothreadpin"):
             number = pin.get("iothread", "")
-            if number.isdigit() and int(number) not in ids:
+            if number.isdigit() and bounded_int(number) not in ids:
                 raise TuningError("iothreadpin[iothread=%s].iothread: %s is not valid: %s" % (number, number, text))
         for sched in root.findall("cputune/iothreadsched"):
             where = "iothreadsched[iothreads=%s]" % sched.get("iothreads")
