@@ -2,8 +2,9 @@
 
 A hypothesis RuleBasedStateMachine over two RUNNING guests on qemu:///system (vt-h2-sm-a/-b: pc
 machine, kvm64 with check=none, no disk, 4 max / 2 current vCPUs, one NUMA cell, maxMemory 4 slots,
-ACPI). Each step picks a guest, an area, a state and options (mostly valid for this host, some
-not) and runs the module in check mode, for real, and for real again. It asserts:
+ACPI; the second lists its vCPUs in <vcpus>). Each step picks a guest, an area, a state and
+options (mostly valid for this host, some not) and runs the module in check mode, for real, and
+for real again. It asserts:
 
 - check mode and the real run agree on ``changed`` and on refusal;
 - no failure after a successful check, except one libvirt alone can know, and that one told
@@ -52,8 +53,17 @@ def base_xml(name):
     xml = xml.replace("<name>%s</name>" % name, "<name>%s</name>\n  <uuid>%s</uuid>" % (name, UUIDS[name]))
     cpu = "<model fallback='forbid'>kvm64</model>\n  </cpu>"
     assert cpu in xml
-    return xml.replace(cpu, "<model fallback='forbid'>kvm64</model>\n"
-                            "    <numa><cell id='0' cpus='0-3' memory='128' unit='MiB'/></numa>\n  </cpu>")
+    xml = xml.replace(cpu, "<model fallback='forbid'>kvm64</model>\n"
+                           "    <numa><cell id='0' cpus='0-3' memory='128' unit='MiB'/></numa>\n  </cpu>")
+    if name == GUESTS[1]:
+        # the second guest lists its vCPUs (<vcpus>), as libvirt writes after a setvcpu
+        vcpu = "<vcpu placement='static' current='2'>4</vcpu>"
+        assert vcpu in xml
+        xml = xml.replace(vcpu, vcpu + "\n  <vcpus><vcpu id='0' enabled='yes' hotpluggable='no'/>"
+                                       "<vcpu id='1' enabled='yes' hotpluggable='yes'/>"
+                                       "<vcpu id='2' enabled='no' hotpluggable='yes'/>"
+                                       "<vcpu id='3' enabled='no' hotpluggable='yes'/></vcpus>")
+    return xml
 
 
 # --------------------------------------------------------------------------- canonical values
