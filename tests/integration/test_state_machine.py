@@ -415,8 +415,8 @@ def one_step(guests, model, pending, name, area, state, options):
         key = (area, option)
         if not live_equal(key, live[key], model[area][option]) and "%s.%s" % key not in pending:
             failures.append(("live differs from the model and is not pending: %s.%s" % key,
-                             "live %r, model %r, pending_restart %s" % (live[key], model[area][option],
-                                                                      real.get("pending_restart"))))
+                             "live %r, model %r, pending_restart %s" % (
+                                 live[key], model[area][option], real.get("pending_restart"))))
     return failures
 
 
@@ -529,8 +529,8 @@ def write_findings():
              "Written by the test as it runs. Guests vt-h2-sm-a/-b are `base_xml()` in the test file (running, pc,",
              "kvm64 check=none, 4 max / 2 current vCPUs, one NUMA cell, maxMemory 4 slots). Each step runs the",
              "module with `name`, `uri: qemu:///system`: check mode, real, real again, then `gathered`.", "",
-             "Steps %d in %d runs, %.0f s; %s" % (LOG.steps, LOG.runs, LOG.seconds,
-                                                   ", ".join("%s %d" % kv for kv in sorted(LOG.counts.items()))),
+             "Steps %d in %d runs, %.0f s; %s" % (
+                 LOG.steps, LOG.runs, LOG.seconds, ", ".join("%s %d" % kv for kv in sorted(LOG.counts.items()))),
              "", "%d kinds of failure" % len(LOG.failures), ""]
     for key in sorted(LOG.failures):
         entry = LOG.failures[key]
@@ -574,6 +574,6 @@ def test_tuning_modules_follow_the_model_on_running_guests(guests, capsys):
               "(%d failures); %s" % (
                   LOG.steps, LOG.runs, LOG.seconds, LOG.step_seconds, len(LOG.failures),
                   sum(e["count"] for e in LOG.failures.values()),
-            ", ".join("%s %d" % kv for kv in sorted(LOG.counts.items()))))
+                  ", ".join("%s %d" % kv for kv in sorted(LOG.counts.items()))))
     assert LOG.steps >= STEPS
     assert {key: entry["sequence"][-3:] for key, entry in LOG.failures.items()} == {}

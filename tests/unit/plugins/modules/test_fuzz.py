@@ -312,7 +312,7 @@ def _pattern(text):
     text = str(text)
     where = re.search(r" \(at (.*)\)$", text)
     if where:
-        text = "%s at %s" % (text.split(":")[0], where.group(1))
+        text = "%s at %s" % (text.split(":", maxsplit=1)[0], where.group(1))
     text = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", text)
     return re.sub(r"\d+", "N", text)[:200]
 
@@ -571,8 +571,8 @@ def _write_findings():
             module, kind = module[len("sweep "):], "%s (one option at a time)" % kind
         lines += ["## %s: %s (%d examples)" % (module, kind, entry["count"]), "",
                   "- options: `%s`" % json.dumps(entry["options"], sort_keys=True, default=str)[:1500],
-                  "- base: `%s`, check mode: %s" % (json.dumps(entry["base"], sort_keys=True, default=str)[:600],
-                                                     entry["check"]),
+                  "- base: `%s`, check mode: %s" % (
+                      json.dumps(entry["base"], sort_keys=True, default=str)[:600], entry["check"]),
                   "- what happened: %s" % entry["detail"], ""]
     with open(os.path.join(directory, "fuzz.md"), "w") as handle:
         handle.write("\n".join(lines) + "\n")
