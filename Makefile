@@ -15,7 +15,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export PYTHONPATH := $(COLL_PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all host packages venv collection demo test test-unit test-integration sanity lint molecule docs bench bench-guest clean
+.PHONY: all host packages venv collection demo test test-unit test-integration sanity lint molecule docs bench bench-guest soak clean
 
 all: test
 
@@ -71,6 +71,13 @@ bench: venv collection
 bench-guest: venv collection
 	@bash tests/bench/bench_guest/build.sh
 	@nice -n 19 $(PY) tests/bench/bench_guest/run.py
+
+# Longer generated runs on real guests: 3,000 state-machine steps, 9,000 differential cases, 600 fuzz examples
+# per module (make test runs 300, 3,600 and 150).
+soak: venv collection
+	@VIRTUNED_SM_STEPS=3000 VIRTUNED_DIFF_CASES=1000 VIRTUNED_FUZZ_EXAMPLES=600 $(PY) -m pytest -q -p no:randomly \
+		tests/integration/test_state_machine.py tests/integration/test_differential.py \
+		tests/unit/plugins/modules/test_fuzz.py
 
 clean:
 	rm -rf $(BUILD) tests/output

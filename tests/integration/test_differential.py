@@ -518,7 +518,7 @@ def _signature(options):
         return type(options).__name__
     if not options.strip():
         return "empty"
-    return "relative" if not options.startswith("/") else "str"
+    return "str" if options.startswith("/") else "relative"
 
 
 @pytest.mark.parametrize("module", sorted(AREA_OPTIONS))
