@@ -1,6 +1,6 @@
 """Model-based test on running KVM guests (issue 9, item 8).
 
-A hypothesis RuleBasedStateMachine over two RUNNING guests on qemu:///system (vt-h2-sm-a/-b: pc
+A hypothesis RuleBasedStateMachine over two RUNNING guests on qemu:///system (vt-it-sm-a/-b: pc
 machine, kvm64 with check=none, no disk, 4 max / 2 current vCPUs, one NUMA cell, maxMemory 4 slots,
 ACPI; the second lists its vCPUs in <vcpus>). Each step picks a guest, an area, a state and
 options (mostly valid for this host, some not) and runs the module in check mode, for real, and
@@ -28,6 +28,7 @@ import json
 import os
 import re
 import time
+import zlib
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -38,8 +39,10 @@ from lxml import etree
 from conftest import run_module
 from integration.conftest import QEMU_URI, cleanup, guest_xml, libvirt
 
-GUESTS = ["vt-h2-sm-a", "vt-h2-sm-b"]
-UUIDS = {"vt-h2-sm-a": "6b1c9a52-2f0e-4d1e-9a55-0d1ff00000a1", "vt-h2-sm-b": "6b1c9a52-2f0e-4d1e-9a55-0d1ff00000b2"}
+# another checkout's run on the same host can take other names (VIRTUNED_SM_PREFIX; the uuids follow them)
+PREFIX = os.environ.get("VIRTUNED_SM_PREFIX", "vt-it-sm")
+GUESTS = [PREFIX + "-a", PREFIX + "-b"]
+UUIDS = {name: "6b1c9a52-2f0e-4d1e-9a55-%012x" % (zlib.crc32(name.encode()) & 0xFFFFFFFFFFFF) for name in GUESTS}
 STEPS = int(os.environ.get("VIRTUNED_SM_STEPS", "300"))
 STEPS_PER_RUN = 12  # rules per run; a tune rule runs 1 to 8 steps
 FRESH_EVERY = 40  # steps on the same two guests before fresh ones
@@ -527,7 +530,7 @@ def write_findings():
         return
     os.makedirs(directory, exist_ok=True)
     lines = ["# State machine findings (tests/integration/test_state_machine.py)", "",
-             "Written by the test as it runs. Guests vt-h2-sm-a/-b are `base_xml()` in the test file (running, pc,",
+             "Written by the test as it runs. Guests vt-it-sm-a/-b (VIRTUNED_SM_PREFIX) are `base_xml()` in the test file (running, pc,",
              "kvm64 check=none, 4 max / 2 current vCPUs, one NUMA cell, maxMemory 4 slots). Each step runs the",
              "module with `name`, `uri: qemu:///system`: check mode, real, real again, then `gathered`.", "",
              "Steps %d in %d runs, %.0f s; %s" % (
