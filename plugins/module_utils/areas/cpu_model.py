@@ -83,11 +83,31 @@ def fill_in(values, _root):
     return _fill_defaults(values)
 
 
+# What libvirt (qemuDomainDefSetDefaultCPU) writes into an x86 QEMU/KVM guest defined without a <cpu>:
+# QEMU's default CPU type for the pc and q35 machines.
+LIBVIRT_DEFAULT_X86_CPU = {"mode": "custom", "match": "exact", "check": "none",
+                           "model": {"name": "qemu64", "fallback": "forbid", "vendor_id": None}}
+X86_ARCHES = ("x86_64", "i686")
+
+
+def _is_libvirt_default(values, root):
+    """True when ``values`` are exactly the CPU libvirt fills in for this guest when it has none."""
+    os_type = root.find("os/type")
+    if root.get("type") not in ("kvm", "qemu") or os_type is None or os_type.get("arch", "x86_64") not in X86_ARCHES:
+        return False
+    return all((values.get(name) or None) == LIBVIRT_DEFAULT_X86_CPU.get(name) for name in values)
+
+
 def adjust_target(result, view):
     if view.state == "deleted" and view.desired.get("mode") is not None:
         # without a mode the rest of <cpu> means nothing: drop what depends on it
         result.update(match=None, check=None, migratable=None)
-    return _fill_defaults(result)
+    result = _fill_defaults(result)
+    if view.state in ("replaced", "deleted") and not any(result.get(name) for name in result) \
+            and _is_libvirt_default(view.current, view.root):
+        # removing libvirt's own default CPU changes nothing: libvirt writes it back on define
+        return dict(view.current)
+    return result
 
 
 def validate(target, ctx):
