@@ -327,8 +327,8 @@ def _params_of(item):
 
 def live_iothreads(values, view):
     """Add, remove and set the parameters of iothreads (count and iothreadids plan the same calls)."""
-    live_ids = {item["id"]: item for item in values.live["iothreadids"]}
-    wanted = {item["id"]: item for item in values.target["iothreadids"]}
+    live_ids = {item["id"]: item for item in values.live["iothreadids"] or []}
+    wanted = {item["id"]: item for item in values.target["iothreadids"] or []}
     ops = []
     for ident in sorted(set(live_ids) - set(wanted)):
         ops.append(LiveOp(live_ops.DEL_IOTHREAD, (ident,), "remove iothread %d" % ident))

@@ -68,6 +68,9 @@ def adjust_target(result, view):
     if desired.get("current") is None and isinstance(result["current"], int) and isinstance(
             result["maximum"], int) and result["current"] > result["maximum"]:
         result["current"] = None  # a lower maximum takes the count down with it, as virsh setvcpus does
+    if state == "deleted" and desired.get("current") is not None and isinstance(result["maximum"], int):
+        # deleting the count is libvirt's default: every vCPU online (the given value names what goes)
+        desired = dict(desired, current=result["maximum"])
     result = _reconcile_counts(view.current, desired, result, state, view.root)
     result["enable_cells"] = None  # acted on above; nothing of its own to keep
     return result
