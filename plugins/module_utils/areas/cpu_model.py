@@ -90,6 +90,15 @@ LIBVIRT_DEFAULT_X86_CPU = {"mode": "custom", "match": "exact", "check": "none",
 X86_ARCHES = ("x86_64", "i686")
 
 
+def _set(value):
+    """True when a value sets something (a group whose fields are all unset sets nothing)."""
+    if isinstance(value, dict):
+        return any(_set(item) for item in value.values())
+    if isinstance(value, list):
+        return bool(value)
+    return value is not None
+
+
 def _is_libvirt_default(values, root):
     """True when ``values`` are exactly the CPU libvirt fills in for this guest when it has none."""
     os_type = root.find("os/type")
@@ -103,7 +112,7 @@ def adjust_target(result, view):
         # without a mode the rest of <cpu> means nothing: drop what depends on it
         result.update(match=None, check=None, migratable=None)
     result = _fill_defaults(result)
-    if view.state in ("replaced", "deleted") and not any(result.get(name) for name in result) \
+    if view.state in ("replaced", "deleted") and not any(_set(result.get(name)) for name in result) \
             and _is_libvirt_default(view.current, view.root):
         # removing libvirt's own default CPU changes nothing: libvirt writes it back on define
         return dict(view.current)

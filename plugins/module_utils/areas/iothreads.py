@@ -157,7 +157,10 @@ def _is_scsi_controller(elem):
     return elem.get("type") == "scsi"
 
 
-POOL = [Attr("thread_pool_min", "thread_pool_min", Int(0)), Attr("thread_pool_max", "thread_pool_max", Int(1))]
+# libvirt reads both as a C int (virXMLPropInt in virDomainDefParseIOThreadPoolAttrs)
+INT_MAX = 2147483647
+POOL = [Attr("thread_pool_min", "thread_pool_min", Int(0, INT_MAX)),
+        Attr("thread_pool_max", "thread_pool_max", Int(1, INT_MAX))]
 
 
 class IothreadIds(Items):

@@ -150,3 +150,8 @@ def test_replacing_another_cpu_with_nothing_removes_it():
     result = run_module("cpu_model", {"xml": _with_cpu(LIBVIRT_DEFAULT_CPU.replace("qemu64", "kvm64")),
                                       "state": "replaced"})
     assert (result["changed"], result["after"]) == (True, {})
+
+
+def test_replacing_libvirts_default_cpu_with_an_empty_cache_changes_nothing():
+    result = run_module("cpu_model", {"xml": _with_cpu(LIBVIRT_DEFAULT_CPU), "state": "replaced", "cache": {}})
+    assert result["changed"] is False
