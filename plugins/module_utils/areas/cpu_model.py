@@ -99,12 +99,17 @@ def _set(value):
     return value is not None
 
 
-def _is_libvirt_default(values, root):
-    """True when ``values`` are exactly the CPU libvirt fills in for this guest when it has none."""
+def _differs(result, current):
+    """True when the target would change the area (the module would write <cpu>)."""
+    return any(AREA.by_name[name].comparable(result.get(name)) != AREA.by_name[name].comparable(current.get(name))
+               for name in result if name in AREA.by_name)
+
+
+def _is_x86_qemu(root):
+    """True for an x86 QEMU/KVM guest (where libvirt writes a default CPU into a definition without one)."""
     os_type = root.find("os/type")
-    if root.get("type") not in ("kvm", "qemu") or os_type is None or os_type.get("arch", "x86_64") not in X86_ARCHES:
-        return False
-    return all((values.get(name) or None) == LIBVIRT_DEFAULT_X86_CPU.get(name) for name in values)
+    return root.get("type") in ("kvm", "qemu") and os_type is not None and \
+        os_type.get("arch", "x86_64") in X86_ARCHES
 
 
 def adjust_target(result, view):
@@ -112,10 +117,14 @@ def adjust_target(result, view):
         # without a mode the rest of <cpu> means nothing: drop what depends on it
         result.update(match=None, check=None, migratable=None)
     result = _fill_defaults(result)
-    if view.state in ("replaced", "deleted") and not any(_set(result.get(name)) for name in result) \
-            and _is_libvirt_default(view.current, view.root):
-        # removing libvirt's own default CPU changes nothing: libvirt writes it back on define
-        return dict(view.current)
+    modelless = result.get("mode") in (None, "custom") and not any(
+        _set(result.get(name)) for name in result if name not in ("mode", "match", "check"))
+    if modelless and _is_x86_qemu(view.root) and _differs(result, view.current):
+        # libvirt drops a custom <cpu> without a model and writes its default CPU instead (on define, for an x86
+        # QEMU/KVM guest): that is the target, so that check mode, the result and a rerun all agree with libvirt
+        default = {name: ([] if isinstance(result.get(name), list) else None) for name in result}
+        default.update(LIBVIRT_DEFAULT_X86_CPU)
+        return default
     return result
 
 
