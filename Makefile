@@ -15,7 +15,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export PYTHONPATH := $(COLL_PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all host packages venv collection demo test test-unit test-integration sanity lint molecule docs bench clean
+.PHONY: all host packages venv collection demo test test-unit test-integration sanity lint molecule docs bench bench-guest soak clean
 
 all: test
 
@@ -65,6 +65,19 @@ docs: venv collection
 
 bench: venv collection
 	@bash tests/bench/run.sh
+
+# An untuned and a tuned guest booting a Debian kernel, interleaved (tests/bench/bench_guest/run.py); the
+# guest's pieces are built from Debian's packages into .build/bench-guest. Runs nice'd: it is CPU-bound.
+bench-guest: venv collection
+	@bash tests/bench/bench_guest/build.sh
+	@nice -n 19 $(PY) tests/bench/bench_guest/run.py
+
+# Longer generated runs on real guests: 3,000 state-machine steps, 9,000 differential cases, 600 fuzz examples
+# per module (make test runs 300, 3,600 and 150).
+soak: venv collection
+	@VIRTUNED_SM_STEPS=3000 VIRTUNED_DIFF_CASES=1000 VIRTUNED_FUZZ_EXAMPLES=600 $(PY) -m pytest -q -p no:randomly \
+		tests/integration/test_state_machine.py tests/integration/test_differential.py \
+		tests/unit/plugins/modules/test_fuzz.py
 
 clean:
 	rm -rf $(BUILD) tests/output

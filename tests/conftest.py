@@ -9,6 +9,13 @@ import os
 import sys
 
 import pytest
+from hypothesis import settings
+
+# CI runs every property test on the same examples (derandomized, no example database), so that a
+# green main stays green; developers' runs explore new examples and keep what failed in .hypothesis/.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")

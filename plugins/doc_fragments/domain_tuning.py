@@ -24,6 +24,7 @@ options:
       - A domain XML document to tune offline, with no libvirt connection at all.
       - The resulting domain XML is returned as RV(xml). Nothing is defined and nothing is applied live.
       - Secrets in the document (graphics passwords) are masked in every output, the returned XML included.
+      - At most 4194304 bytes (libvirt's remote protocol limit for a domain XML, C(REMOTE_STRING_MAX)).
     type: str
   uri:
     description:

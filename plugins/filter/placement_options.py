@@ -12,8 +12,9 @@ version_added: 1.0.0
 description:
   - Takes one entry of M(virtuned.libvirt.numa_plan)'s C(plan) (a guest that fits) and returns its options per
     area, ready for M(virtuned.libvirt.domain_tuning) (C(vcpus), C(cpu_model), C(numa), C(iothreads), C(cputune),
-    C(memory_backing)), plus C(memory_devices.memory), the sum of the guest cells' memory, so that the guest's
-    memory and its cells change together.
+    C(memory_backing), and C(metadata) for a guest placed with a profile, which records the profile versions in the
+    guest), plus C(memory_devices.memory), the sum of the guest cells' memory, so that the guest's memory and its
+    cells change together.
   - An entry that does not fit is refused with its reason.
 options:
   _input:
@@ -33,6 +34,7 @@ EXAMPLES = r"""
     cputune: "{{ __areas.cputune }}"
     memory_backing: "{{ __areas.memory_backing }}"
     iothreads: "{{ __areas.iothreads | default(omit) }}"
+    metadata: "{{ __areas.metadata | default(omit) }}"
   vars:
     __areas: "{{ item | virtuned.libvirt.placement_options }}"
   loop: "{{ placement.plan }}"

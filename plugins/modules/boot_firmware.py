@@ -70,16 +70,19 @@ options:
         description: Template the store is created from.
         type: str
   kernel:
-    description: Kernel image for direct kernel boot (C(<kernel>)). Remove it with O(state=deleted).
+    description:
+      - Kernel image for direct kernel boot (C(<kernel>)), an absolute path. Remove it with O(state=deleted) or
+        an empty string.
+      - Text options refuse control characters, which domain XML cannot hold.
     type: str
   initrd:
-    description: Initial ramdisk for direct kernel boot; needs O(kernel).
+    description: Initial ramdisk for direct kernel boot, an absolute path; needs O(kernel).
     type: str
   cmdline:
     description: Kernel command line for direct kernel boot; needs O(kernel).
     type: str
   dtb:
-    description: Device tree binary for direct kernel boot; needs O(kernel).
+    description: Device tree binary for direct kernel boot, an absolute path; needs O(kernel).
     type: str
   boot_order:
     description:
@@ -89,7 +92,7 @@ options:
     elements: str
     choices: [hd, cdrom, network, fd]
   bootmenu:
-    description: The interactive boot menu (C(<bootmenu>)).
+    description: The interactive boot menu (C(<bootmenu>)); a O(bootmenu.timeout) needs O(bootmenu.enable).
     type: dict
     suboptions:
       enable:

@@ -53,7 +53,7 @@ options:
         type: str
         choices: [allow, forbid]
       vendor_id:
-        description: The 12-character vendor id the guest sees.
+        description: The vendor id the guest sees, exactly 12 characters and no comma (libvirt's rule).
         type: str
   vendor:
     description: The CPU vendor the model must come from (C(<vendor>)), for example V(Intel).
@@ -95,7 +95,10 @@ options:
         type: str
         choices: [force, require, optional, disable, forbid]
   cache:
-    description: The CPU cache the guest sees (C(<cache>)).
+    description:
+      - The CPU cache the guest sees (C(<cache>)); O(cache.mode) is required. V(passthrough) needs O(mode) V(host-passthrough)
+        or V(maximum), V(emulate) needs O(cache.level) V(3), and V(passthrough) and V(disable) take no level
+        (libvirt's qemuValidateDomainDefCpu).
     type: dict
     suboptions:
       level:
@@ -106,7 +109,9 @@ options:
         type: str
         choices: [emulate, passthrough, disable]
   maxphysaddr:
-    description: Physical address bits (C(<maxphysaddr>)).
+    description:
+      - Physical address bits (C(<maxphysaddr>)); O(maxphysaddr.mode) is required. V(emulate) needs O(maxphysaddr.bits),
+        at most the host CPU's when connected; V(passthrough) takes no bits.
     type: dict
     suboptions:
       mode:

@@ -52,6 +52,12 @@ options:
   memory_devices:
     description: The options of M(virtuned.libvirt.memory_devices).
     type: dict
+  metadata:
+    description:
+      - The options of M(virtuned.libvirt.metadata) - C(profile), the numa_plan profile versions the guest
+        records in this collection's own element of C(<metadata>) (other namespaces' elements are left alone).
+      - The C(plan[].metadata) of a M(virtuned.libvirt.numa_plan) entry, as the placement_options filter returns it.
+    type: dict
   guests:
     description:
       - Several guests of the host, each with its own area options, converged in one module run over
@@ -118,6 +124,9 @@ options:
       memory_devices:
         description: The options of M(virtuned.libvirt.memory_devices).
         type: dict
+      metadata:
+        description: The options of M(virtuned.libvirt.metadata).
+        type: dict
   restart_timeout:
     description: Seconds to wait for a guest to shut down when its O(guests[].restart) is V(true).
     type: int
@@ -138,6 +147,7 @@ EXAMPLES = r'''
     iothreads: "{{ areas.iothreads | default(omit) }}"
     cputune: "{{ areas.cputune }}"
     memory_backing: "{{ areas.memory_backing }}"
+    metadata: "{{ areas.metadata | default(omit) }}"
   vars:
     areas: "{{ item | virtuned.libvirt.placement_options }}"
   loop: "{{ plan.plan | selectattr('fits') }}"

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: fleet_plan
 short_description: Choose the hypervisor of each guest across an inventory, and place it there as numa_plan does
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Pure computation on the controller; reads and changes nothing (no libvirt). Run it once (with C(run_once)
     and C(delegate_to) localhost) over the RV(virtuned.libvirt.host_info#module:host) facts of every

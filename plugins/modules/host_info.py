@@ -15,9 +15,10 @@ description:
   - Reports the host as M(virtuned.libvirt.numa_plan) sees it; every CPU with its socket, die, core,
     thread siblings, L3 cache group, online state and membership in the kernel's C(isolated) and
     C(nohz_full) sets; every NUMA node with its memory, distances and hugepage pools; the kernel
-    command line; and a summary of the domain capabilities.
-  - Connected mode reads libvirt's capabilities and domain capabilities from O(uri) and adds
-    C(/sys) and C(/proc) of the machine the module runs on.
+    command line; a summary of the domain capabilities; and the host's PCI devices with their NUMA node
+    (for numa_plan's C(pci_devices) locality).
+  - Connected mode reads libvirt's capabilities, domain capabilities and PCI node devices from O(uri) and
+    adds C(/sys) and C(/proc) of the machine the module runs on.
   - Offline mode (O(capabilities_xml) given) describes any host, for example a large one in
     tests; O(sysfs_root) and O(proc_root) then add a fake sysfs tree and C(/proc) directory.
     Offline, the page counts of the capabilities XML count as free unless the sysfs tree says otherwise.
@@ -51,6 +52,13 @@ options:
       - Directory laid out like C(/proc); only C(cmdline) is read.
       - Defaults to C(/proc) in connected mode; not read in offline mode unless given.
     type: path
+  nodedev_xml:
+    description:
+      - The host's node devices, one C(virsh nodedev-dumpxml) output per item, instead of asking libvirt
+        (devices that are not PCI devices are left out).
+      - Offline, RV(host.pci_devices) is returned only when this is given.
+    type: list
+    elements: str
 attributes:
   check_mode:
     description: Can run in check_mode and return the same result; it changes nothing either way.
@@ -74,6 +82,8 @@ EXAMPLES = r"""
   virtuned.libvirt.host_info:
     capabilities_xml: "{{ lookup('ansible.builtin.file', 'big-host/capabilities.xml') }}"
     sysfs_root: "{{ playbook_dir }}/big-host/sys"
+    # virsh nodedev-dumpxml of each device, saved one file per device
+    nodedev_xml: "{{ query('ansible.builtin.fileglob', 'big-host/nodedev/*.xml') | map('ansible.builtin.file') }}"
   register: big
 
 - name: Plan guests on it
@@ -206,6 +216,42 @@ host:
           description: CPU models usable on this host, sorted.
           type: list
           elements: str
+    pci_devices:
+      description:
+        - The host's PCI devices, from libvirt's node devices (or O(nodedev_xml)), sorted by address.
+        - Not returned offline without O(nodedev_xml), nor when libvirt will not list node devices (a warning says why).
+      type: list
+      elements: dict
+      returned: in connected mode, or when O(nodedev_xml) is given
+      contains:
+        address:
+          description: PCI address, C(domain:bus:slot.function) in hexadecimal (V(0000:3b:00.0)).
+          type: str
+        numa_node:
+          description: The host NUMA node the device is attached to; null when the host does not say.
+          type: int
+        class:
+          description: PCI class code (V(0x020000) is an Ethernet controller); null when not given.
+          type: str
+        vendor:
+          description: PCI vendor id (V(0x8086)).
+          type: str
+        product:
+          description: PCI product id (V(0x1572)).
+          type: str
+        driver:
+          description: The host driver bound to the device (V(vfio-pci), V(i40e)); null when none.
+          type: str
+        physical_function:
+          description: For an SR-IOV virtual function, the address of its physical function; else null.
+          type: str
+        virtual_functions:
+          description: For an SR-IOV physical function, the addresses of its virtual functions, sorted.
+          type: list
+          elements: str
+      sample:
+        - {address: "0000:3b:00.0", numa_node: 1, class: "0x020000", vendor: "0x8086", product: "0x1572",
+           driver: "i40e", physical_function: null, virtual_functions: ["0000:3b:02.0"]}
 """
 
 
@@ -223,6 +269,7 @@ def main():
             capabilities_xml=dict(type="str"),
             sysfs_root=dict(type="path"),
             proc_root=dict(type="path"),
+            nodedev_xml=dict(type="list", elements="str"),
         ),
         supports_check_mode=True,
     )
@@ -230,11 +277,15 @@ def main():
     uri = params["uri"] or default_uri()
     for secret in uri_secrets(uri):
         module.no_log_values.add(secret)
+    warnings = []
     try:
         host = read_host(uri=uri, capabilities_xml=params["capabilities_xml"],
-                         sysfs_root=params["sysfs_root"], proc_root=params["proc_root"])
+                         sysfs_root=params["sysfs_root"], proc_root=params["proc_root"],
+                         nodedev_xml=params["nodedev_xml"], warnings=warnings)
     except TuningError as exc:
         module.fail_json(msg=str(exc))
+    for warning in warnings:
+        module.warn(warning)
     module.exit_json(changed=False, host=host)
 
 

@@ -27,7 +27,9 @@ extends_documentation_fragment:
 options:
   count:
     description:
-      - The number of I/O threads (C(<iothreads>)). V(0) means none.
+      - The number of I/O threads (C(<iothreads>)). V(0) means none; at most 16384 (this collection's limit;
+        libvirt and QEMU set none, and each iothread is a host thread). A definition whose C(<iothreads>) is above
+        16384 is refused when read, before any iothread is listed.
       - Raising it adds the lowest free ids, as libvirt does; lowering it removes the highest ids
         that O(iothreadids) does not name.
       - When not given, it follows the number of O(iothreadids).

@@ -29,6 +29,8 @@ options:
       - Each item gives a page size for some guest NUMA cells (O(hugepages[].nodeset)); an item without
         nodeset covers the rest. The list is compared in order and replaced as a whole.
       - The guest's memory (or each guest cell's memory) must be a multiple of its page size.
+      - libvirt's rules are one item without nodeset at most, nodesets that do not intersect, and no hugepages
+        with O(allocation.mode=ondemand) or O(source=anonymous).
       - With O(state=deleted), the listed page sizes are removed; when none remain (or the list is
         empty) hugepage backing is removed.
     type: list

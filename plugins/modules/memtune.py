@@ -35,7 +35,10 @@ options:
   swap_hard_limit:
     description:
       - The most memory plus swap the guest may use, or V(unlimited).
-      - Must be at least O(hard_limit).
+      - Must be at least O(hard_limit), the limits in force compared (libvirt's rule). A swap limit needs a
+        hard limit, so O(hard_limit=unlimited) needs O(swap_hard_limit=unlimited) too.
+      - Every limit is at most 9007199254740991 KiB (libvirt's memory size limit, just under 8 EiB), which is
+        V(unlimited).
     type: raw
   min_guarantee:
     description:

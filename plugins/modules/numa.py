@@ -43,7 +43,10 @@ options:
             type: str
             choices: [static, auto]
       memnodes:
-        description: Placement per guest NUMA cell. Items are matched by O(numatune.memnodes[].cellid).
+        description:
+          - Placement per guest NUMA cell. Items are matched by O(numatune.memnodes[].cellid).
+          - Not valid with placement V(auto); with memory mode V(restrictive), every memnode's mode must be
+            V(restrictive) too (libvirt's rules). The mode is written even when it is the default V(strict).
         type: list
         elements: dict
         suboptions:

@@ -18,6 +18,9 @@ description:
   - For a running guest it adds what libvirt reports live (vCPU, emulator and iothread affinity, memory, NUMA and
     scheduler parameters, vCPU counts), the areas as the running guest has them, and a drift list of the options
     where the running guest differs from its persistent definition.
+  - For a guest that records the M(virtuned.libvirt.numa_plan) profile versions it was placed with (in its
+    C(<metadata>), see M(virtuned.libvirt.metadata)), it reports them and whether the guest's settings still
+    match them (RV(guests[].profile)).
   - Reads only, over a read-only connection; secrets in the domain XML are never returned.
 author:
   - virtuned.libvirt contributors (@virtuned)
@@ -36,6 +39,11 @@ options:
       - When none of O(name), O(uuid), O(names) and O(xml) is given, every domain of the connection is reported.
     type: list
     elements: str
+  profiles:
+    description:
+      - User-defined profiles, as M(virtuned.libvirt.numa_plan)'s O(virtuned.libvirt.numa_plan#module:profiles),
+        so that a guest recording one of them can be checked against it (the built-in profiles are always known).
+    type: dict
   xml:
     description:
       - A domain XML document to report on offline, with no libvirt connection (the persistent part only).
@@ -45,6 +53,16 @@ options:
       - libvirt connection URI. Defaults to the E(LIBVIRT_DEFAULT_URI) environment variable, else V(qemu:///system).
       - Credentials in the URI never appear in results or messages.
     type: str
+  effective:
+    description:
+      - Also read, for each running guest, what the host kernel enforces for its QEMU process - every thread's
+        allowed host CPUs and scheduler policy and priority (vCPU, iothread and emulator threads), the guest memory
+        per host node and page size (from C(/proc/PID/numa_maps) and C(smaps)) and the hugetlb pages it holds - and
+        compare it with the guest's definition (RV(guests[].effective), RV(guests[].effective_drift)).
+      - Needs a local connection to the QEMU driver (the C(/proc) of the hypervisor itself) and read access to the
+        QEMU processes (root, or the user QEMU runs as).
+    type: bool
+    default: false
 requirements:
   - python >= 3.9
   - lxml
@@ -135,6 +153,50 @@ guests:
       type: list
       elements: dict
       sample: [{"area": "memtune", "option": "soft_limit", "persistent": "1 GiB", "live": "512 MiB"}]
+    profile:
+      description:
+        - The numa_plan profile versions the guest records (C(<metadata>), C(areas.metadata)) and whether
+          its persistent settings still match them; null when it records none.
+        - C(profile), the versions (V(db@2), V(dedicated@1,db@2)); C(matches); C(differences), one sentence per
+          setting that differs (C(vcpus), C(memory), C(cpu_policy), C(dedicated_vcpus), C(emulator_threads),
+          C(page_size), C(realtime_vcpus), C(numa_nodes) and C(iothreads) are compared; C(thread_policy),
+          C(strategy) and PCI locality are not, the domain XML does not show them without the host).
+        - When the recorded profile is neither built in nor in O(profiles), C(matches) is null and C(reason) says so.
+      type: dict
+      sample: {"profile": "realtime@1", "matches": false,
+               "differences": ["page_size: large in realtime@1, small in the guest"]}
+    effective:
+      description:
+        - With O(effective=true), what the host kernel enforces for the running guest's QEMU process; empty for a
+          guest that does not run.
+        - C(pid); C(vcpus) (C(vcpu), C(tid), C(name), C(cpus), C(policy), C(priority)), C(iothreads) (C(iothread),
+          ...), C(emulator) (every other QEMU thread) and C(kernel_threads) (the kernel's workers in the process, never
+          compared), where C(name) is the name QEMU gave the thread, C(cpus) is the thread's allowed host CPUs and C(policy) its scheduler
+          policy (V(other), V(batch), V(idle), V(fifo), V(rr)) with its real-time C(priority);
+          C(memory), the guest memory resident per host C(node) and C(page_size); C(transparent_hugepages), how
+          much of it sits on transparent hugepages; C(hugetlb_pages), the hugetlb pages the process holds per
+          C(node) and C(page_size).
+      type: dict
+      returned: when O(effective=true)
+      sample:
+        pid: 4242
+        vcpus: [{"vcpu": 0, "tid": 4250, "name": "CPU 0/KVM", "cpus": "1", "policy": "other", "priority": 0}]
+        iothreads: []
+        emulator: [{"tid": 4242, "name": "qemu-system-x86", "cpus": "0", "policy": "other", "priority": 0}]
+        kernel_threads: []
+        memory: [{"node": 0, "page_size": "2 MiB", "size": "128 MiB"}]
+        transparent_hugepages: "0 KiB"
+        hugetlb_pages: [{"node": 0, "page_size": "2 MiB", "pages": 64}]
+    effective_drift:
+      description:
+        - With O(effective=true), each place where what the kernel enforces differs from the guest's persistent
+          definition (its live definition for a transient guest), as a sentence.
+      type: list
+      elements: str
+      returned: when O(effective=true)
+      sample:
+        - "vCPU 1 may run on 0-1, the definition pins it to 1"
+        - "128 MiB of guest memory on 4 KiB pages, the definition asks for 2 MiB pages"
     unavailable:
       description: Runtime values libvirt would not give, with its reason.
       type: dict
@@ -149,9 +211,10 @@ guest:
 from ansible_collections.virtuned.libvirt.plugins.module_utils import compile_once  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_module import GuardedModule
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.batch import BatchedReads
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge, default_uri, uri_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.report import (
-    discover_areas, guest_report, offline_report,
+    check_profiles, discover_areas, guest_report, offline_report,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import domain_secrets
 
@@ -162,8 +225,10 @@ def main():
             "name": {"type": "str"},
             "uuid": {"type": "str"},
             "names": {"type": "list", "elements": "str"},
+            "profiles": {"type": "dict"},
             "xml": {"type": "str"},
             "uri": {"type": "str"},
+            "effective": {"type": "bool", "default": False},
         },
         mutually_exclusive=[["name", "uuid", "names", "xml"], ["xml", "uri"]],
         supports_check_mode=True,
@@ -173,8 +238,9 @@ def main():
         module.no_log_values.add(secret)
     areas = discover_areas()
     try:
+        check_profiles(params.get("profiles"))
         if params.get("xml") is not None:
-            guests = [offline_report(params["xml"], areas)]
+            guests = [offline_report(params["xml"], areas, profiles=params.get("profiles"))]
         else:
             guests = _connected(params, areas)
     except TuningError as exc:
@@ -192,10 +258,13 @@ def _connected(params, areas):
         if params.get("name") or params.get("uuid"):
             domains = [edge.lookup(params.get("name"), params.get("uuid"))]
         elif params.get("names"):
-            domains = [edge.lookup(name) for name in params["names"]]
+            listed = {dom.name(): dom for dom in edge.list_domains()}
+            domains = [listed.get(name) or edge.lookup(name) for name in params["names"]]
         else:
             domains = sorted(edge.list_domains(), key=lambda dom: dom.name())
-        return [guest_report(edge, dom, areas) for dom in domains]
+        reader = BatchedReads(edge, domains) if len(domains) > 1 else edge
+        return [guest_report(reader, dom, areas, profiles=params.get("profiles"), effective=params["effective"])
+                for dom in domains]
     finally:
         edge.close()
 

@@ -25,13 +25,16 @@ extends_documentation_fragment:
 options:
   maximum:
     description:
-      - The maximum number of vCPUs (the text of C(<vcpu>)), at least 1.
+      - The maximum number of vCPUs (the text of C(<vcpu>)), from 1 to 16384 (libvirt's vCPU id limit,
+        C(VIR_DOMAIN_CPUMASK_LEN)). When connected, the machine type's own maximum (domain capabilities
+        C(<vcpu max=.../>), 255 for C(pc) with QEMU 7.2) applies. A definition whose C(<vcpu>) is above
+        16384 is refused when read.
       - It must match the product of the CPU topology when the guest has one (see M(virtuned.libvirt.cpu_model)).
       - V(replaced) and V(deleted) keep it when it is not given; it cannot be deleted.
     type: int
   current:
     description:
-      - How many vCPUs are enabled (C(<vcpu current>)), at most O(maximum). Omitted or equal to
+      - How many vCPUs are enabled (C(<vcpu current>)), at most O(maximum) (and at most 16384). Omitted or equal to
         O(maximum) means all of them.
       - With a C(<vcpus>) list, vCPUs the task does not name are enabled lowest id first, or disabled
         highest id first, until O(current) are enabled; a count the named states cannot reach is refused.

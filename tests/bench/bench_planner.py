@@ -12,8 +12,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fakehost  # noqa: E402  pylint: disable=wrong-import-position
+from ratios import record  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.virtuned.libvirt.plugins.module_utils.host.topology import build_host  # noqa: E402
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import plan  # noqa: E402
 
@@ -44,6 +46,7 @@ def main():
         best, placed = _time(host, guests, reserved_cpus="0-1,56-57")
         sys.stdout.write("bench_planner: 200 four-vCPU guests (%s) on 2 sockets / 112 threads: best of 3 %.3f s "
                          "(%.0f guests/s), %d placed, %d refused\n" % (label, best, 200 / best, placed, 200 - placed))
+        record("planner", "plan 200 guests (%s)" % label, best, "s")
 
 
 if __name__ == "__main__":

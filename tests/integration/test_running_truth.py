@@ -104,17 +104,20 @@ def test_a_dimm_the_guest_does_not_release_is_live_pending_and_not_asked_again(g
                      "pending_reasons": {"memory_devices.dimms": "the guest has not released " + text}}
 
 
-def test_a_dimm_qemu_cannot_hot_plug_waits_for_the_boot_and_a_rerun_converges(guests):
+def test_a_dimm_qemu_cannot_hot_plug_is_refused_in_check_mode_and_real_run_alike(guests):
     name = "vt-h1-dimm100k"
     xml = guest_xml(name).replace("</model>", CELLS).replace(
         "<memory unit='MiB'>", "<maxMemory slots='4' unit='GiB'>1</maxMemory><memory unit='MiB'>")
-    guests(name, xml=xml)
-    waits = {"changed": True, "live_changes": [], "restart_required": True, "pending_restart": ["memory_devices.dimms"],
-             "pending_reasons": {"memory_devices.dimms": "QEMU hot-plugs only DIMMs whose size is a multiple of 2 MiB, "
-                                                         "not 100 KiB"}}
-    assert tune("memory_devices", name, check=True, dimms=[{"size": "100K", "node": 0}]) == waits
-    assert tune("memory_devices", name, dimms=[{"size": "100K", "node": 0}]) == waits
-    assert tune("memory_devices", name, dimms=[{"size": "100K", "node": 0}]) == dict(waits, changed=False)
+    dom = guests(name, xml=xml)
+    before = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    refused = {"failed": True, "msg": (
+        "dimms[0].size: '100 KiB' is not valid: QEMU needs DIMM sizes in multiples of 2 MiB on this architecture "
+        "(libvirt rounds them up at boot and QEMU refuses them at hot-plug)")}
+    for check in (True, False, False):
+        result = run_module("memory_devices", {"uri": "qemu:///system", "name": name,
+                                               "dimms": [{"size": "100K", "node": 0}]}, check=check)
+        assert ({key: result.get(key) for key in refused}, result.get("changed", False)) == (refused, False)
+    assert dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE) == before
 
 
 def test_a_refused_define_changes_nothing(guests):

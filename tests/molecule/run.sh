@@ -30,7 +30,7 @@ if ! flock -n 9; then
 fi
 
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(hugepages_host numa_pinning bootloader)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(role_variables hugepages_host numa_pinning numa_pinning_host numa_pinning_guests bootloader)
 cd "$here/.."   # molecule looks for ./molecule/<scenario>
 failed=()
 for scenario in "${scenarios[@]}"; do

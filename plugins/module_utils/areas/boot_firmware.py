@@ -181,10 +181,14 @@ def _check_paths(target):
 
 
 def _check_bootmenu(target):
+    """src/conf/domain_conf.c virDomainDefParseBootOptions: a timeout is read only for an enabled menu."""
     menu = target["bootmenu"]
     if menu and menu.get("timeout") is not None and menu.get("enable") is None:
         raise TuningError("bootmenu.enable: required with bootmenu.timeout: libvirt's schema needs enable (true or "
                           "false) on <bootmenu>")
+    if menu and menu.get("timeout") is not None and menu.get("enable") is False:
+        raise TuningError("bootmenu.timeout: %d is not valid with enable false: libvirt keeps a timeout only for an "
+                          "enabled boot menu (it drops this one)" % menu["timeout"])
 
 
 def _check_autoselection(target):

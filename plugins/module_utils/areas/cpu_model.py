@@ -9,6 +9,9 @@ them, and <cpu> is removed only when nothing else is left in it. Nothing applies
 
 from __future__ import annotations
 
+import re
+
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import bounded_int
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import (
@@ -80,11 +83,40 @@ def fill_in(values, _root):
     return _fill_defaults(values)
 
 
+# What libvirt (qemuDomainDefSetDefaultCPU) writes into an x86 QEMU/KVM guest defined without a <cpu>:
+# QEMU's default CPU type for the pc and q35 machines.
+LIBVIRT_DEFAULT_X86_CPU = {"mode": "custom", "match": "exact", "check": "none",
+                           "model": {"name": "qemu64", "fallback": "forbid", "vendor_id": None}}
+X86_ARCHES = ("x86_64", "i686")
+
+
+def _set(value):
+    """True when a value sets something (a group whose fields are all unset sets nothing)."""
+    if isinstance(value, dict):
+        return any(_set(item) for item in value.values())
+    if isinstance(value, list):
+        return bool(value)
+    return value is not None
+
+
+def _is_libvirt_default(values, root):
+    """True when ``values`` are exactly the CPU libvirt fills in for this guest when it has none."""
+    os_type = root.find("os/type")
+    if root.get("type") not in ("kvm", "qemu") or os_type is None or os_type.get("arch", "x86_64") not in X86_ARCHES:
+        return False
+    return all((values.get(name) or None) == LIBVIRT_DEFAULT_X86_CPU.get(name) for name in values)
+
+
 def adjust_target(result, view):
     if view.state == "deleted" and view.desired.get("mode") is not None:
         # without a mode the rest of <cpu> means nothing: drop what depends on it
         result.update(match=None, check=None, migratable=None)
-    return _fill_defaults(result)
+    result = _fill_defaults(result)
+    if view.state in ("replaced", "deleted") and not any(_set(result.get(name)) for name in result) \
+            and _is_libvirt_default(view.current, view.root):
+        # removing libvirt's own default CPU changes nothing: libvirt writes it back on define
+        return dict(view.current)
+    return result
 
 
 def validate(target, ctx):
@@ -106,10 +138,47 @@ def validate(target, ctx):
     _check_model_parts(target)
     _check_cache(target, ctx)
     _check_maxphysaddr(target, ctx)
-    return _check_host(target, ctx)
+    return _unknown_features(target, ctx) + _check_host(target, ctx)
+
+
+def _unknown_features(target, ctx):
+    arch = _arch(ctx)
+    if arch not in (None, "x86_64", "i686"):
+        return []
+    unknown = sorted(feature["name"] for feature in target["features"] or [] if feature["name"] not in X86_FEATURES_9_0)
+    if not unknown:
+        return []
+    return ["features: %s not in libvirt 9.0's x86 CPU map (src/cpu_map/x86_features.xml); libvirt refuses to "
+            "start a guest with a CPU feature it does not know (newer libvirt versions know more)"
+            % ", ".join(unknown)]
 
 
 VENDOR_ID_LENGTH = 12  # VIR_CPU_VENDOR_ID_LENGTH
+# src/conf/schemas/cputypes.rng featureName
+FEATURE_NAME = re.compile(r"^[a-zA-Z0-9\-_.]+$")
+# The x86 CPU features libvirt 9.0.0 knows (src/cpu_map/x86_features.xml); QEMU guests with another one do
+# not start ("unknown CPU feature", virCPUx86ValidateFeatures at process start). Newer libvirt knows more:
+# a name outside this list is a warning, not a refusal.
+X86_FEATURES_9_0 = frozenset("""
+    3dnow 3dnowext 3dnowprefetch abm acpi adx aes amd-no-ssb amd-ssbd amd-stibp amx-bf16 amx-int8
+    amx-tile apic arat arch-capabilities arch-lbr avic avx avx-vnni avx2 avx512-4fmaps avx512-4vnniw
+    avx512-bf16 avx512-fp16 avx512-vp2intersect avx512-vpopcntdq avx512bitalg avx512bw avx512cd
+    avx512dq avx512er avx512f avx512ifma avx512pf avx512vbmi avx512vbmi2 avx512vl avx512vnni bmi1
+    bmi2 bus-lock-detect cid cldemote clflush clflushopt clwb clzero cmov cmp_legacy cmt
+    core-capability cr8legacy cvt16 cx16 cx8 dca de decodeassists ds ds_cpl dtes64 erms est extapic
+    f16c flushbyasid fma fma4 fpu fsgsbase fsrm fxsr fxsr_opt gfni hle ht hypervisor ia64 ibpb ibrs
+    ibrs-all ibs intel-pt intel-pt-lip invpcid invtsc la57 lahf_lm lbrv lm lwp mbm_local mbm_total
+    mca mce md-clear mds-no misalignsse mmx mmxext monitor movbe movdir64b movdiri mpx msr mtrr
+    nodeid_msr npt nrip-save nx ospke osvw osxsave pae pat pause-filter pbe pcid pclmuldq pcommit
+    pconfig pdcm pdpe1gb perfctr_core perfctr_nb pfthreshold pge pks pku pn pni popcnt
+    pschange-mc-no pse pse36 rdctl-no rdpid rdrand rdseed rdtscp rsba rtm sep serialize sgx
+    sgx-debug sgx-exinfo sgx-kss sgx-mode64 sgx-provisionkey sgx-tokenkey sgx1 sgx2 sgxlc sha-ni
+    skinit skip-l1dfl-vmentry smap smep smx spec-ctrl split-lock-detect ss ssb-no ssbd sse sse2
+    sse4.1 sse4.2 sse4a ssse3 stibp svm svm-lock svme-addr-chk syscall taa-no tbm tce tm tm2 topoext
+    tsc tsc-deadline tsc-scale tsc_adjust tsx-ctrl tsx-ldtrk umip v-vmsave-vmload vaes vgif
+    virt-ssbd vmcb-clean vme vmx vpclmulqdq waitpkg wbnoinvd wdt x2apic xfd xgetbv1 xop xsave xsavec
+    xsaveerptr xsaveopt xsaves xtpr
+""".split())
 
 
 def _check_model_parts(target):
@@ -122,6 +191,10 @@ def _check_model_parts(target):
     if target["vendor"] and not model.get("name"):
         raise TuningError("vendor: %r is not valid without model.name: libvirt refuses a CPU vendor specified "
                           "without CPU model" % target["vendor"])
+    for feature in target["features"] or []:
+        if not FEATURE_NAME.match(feature["name"]):
+            raise TuningError("features[name=%s].name: %r is not valid: a CPU feature name is letters, digits, "
+                              "'-', '_' and '.' (libvirt's schema)" % (feature["name"], feature["name"]))
     if target["features"] and target["mode"] == "custom" and not model.get("name"):
         raise TuningError("features: %s is not valid without model.name in mode custom: libvirt refuses a "
                           "feature list specified without CPU model"
@@ -171,7 +244,7 @@ def _check_maxphysaddr(target, ctx):
         raise TuningError("maxphysaddr.bits: required with mode emulate: the number of physical address bits")
     caps = ctx.host("capabilities")
     host = caps.find("host/cpu/maxphysaddr") if caps is not None else None
-    if mode == "emulate" and host is not None and (host.get("bits") or "").isdigit() and bits > int(host.get("bits")):
+    if mode == "emulate" and host is not None and bounded_int(host.get("bits")) is not None and bits > bounded_int(host.get("bits")):
         raise TuningError("maxphysaddr.bits: %d is not valid on this host: its CPU has %s physical address bits, "
                           "and the guest's cannot exceed them" % (bits, host.get("bits")))
 

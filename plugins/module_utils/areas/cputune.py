@@ -46,6 +46,60 @@ def _sched_fields(ids_name):
     return fields
 
 
+class PerIdSched(Items):
+    """<vcpusched>/<iothreadsched>: libvirt keeps one scheduler per vCPU or iothread and writes one element
+    per id (``vcpus='0-1'`` is defined, ``vcpus='0'`` and ``vcpus='1'`` are held). Canonical form: one item
+    per id, so that a group and the elements libvirt split it into are the same; shown grouped again."""
+
+    def __init__(self, name, path, ids_name):
+        super().__init__(name, path, _sched_fields(ids_name), key=ids_name)
+        self.ids_name = ids_name
+
+    def _split(self, items, option=None):
+        split, seen = [], {}
+        for index, item in enumerate(items or []):
+            try:
+                ids = parse_cpuset(item[self.ids_name], "%s.%s" % (self.name, self.ids_name))
+            except TuningError:
+                if option is not None:
+                    raise
+                split.append(item)  # what libvirt holds but this collection cannot read: kept as it is
+                continue
+            if option is not None:
+                overlap = {i for i in ids if i in seen}
+                if overlap:
+                    where = "%s[%s=%s]" % (option, self.ids_name, item[self.ids_name])
+                    raise TuningError("%s.%s: %r overlaps another %s entry on %s %s (libvirt refuses overlaps)" % (
+                        where, self.ids_name, item[self.ids_name], option, self.ids_name, format_cpuset(overlap)))
+            for ident in sorted(ids):
+                seen[ident] = index
+                split.append(dict(item, **{self.ids_name: str(ident)}))
+        return split
+
+    def normalise(self, value, option):
+        items = super().normalise(value, option)
+        return None if items is None else self._split(items, option)
+
+    def read(self, context):
+        return self._split(super().read(context))
+
+    def to_options(self, value):
+        grouped = []
+        for item in super().to_options(value):
+            ident = item.get(self.ids_name)
+            same = grouped and {k: v for k, v in grouped[-1][1].items() if k != self.ids_name} == \
+                {k: v for k, v in item.items() if k != self.ids_name}
+            if same and str(ident).isdigit() and int(ident) == grouped[-1][0][-1] + 1:
+                grouped[-1][0].append(int(ident))
+            else:
+                grouped.append(([int(ident)] if str(ident).isdigit() else [ident], item))
+        shown = []
+        for ids, item in grouped:
+            text = format_cpuset(ids) if all(isinstance(i, int) for i in ids) else ids[0]
+            shown.append(dict(item, **{self.ids_name: text}))
+        return shown
+
+
 FIELDS = [
     Text("shares", "cputune/shares", SHARES),
     Text("period", "cputune/period", PERIOD),
@@ -61,8 +115,8 @@ FIELDS = [
     Attr("emulatorpin", "cpuset", CpuSet(), path="cputune/emulatorpin"),
     Items("iothreadpin", "cputune/iothreadpin",
           [Attr("iothread", "iothread", Int(1)), Attr("cpuset", "cpuset", CpuSet(), required=True)], key="iothread"),
-    Items("vcpusched", "cputune/vcpusched", _sched_fields("vcpus"), key="vcpus"),
-    Items("iothreadsched", "cputune/iothreadsched", _sched_fields("iothreads"), key="iothreads"),
+    PerIdSched("vcpusched", "cputune/vcpusched", "vcpus"),
+    PerIdSched("iothreadsched", "cputune/iothreadsched", "iothreads"),
     Group("emulatorsched", "cputune/emulatorsched", _sched_fields(None)),
     Items("cachetune", "cputune/cachetune", [
         Attr("vcpus", "vcpus", CpuSet()),
@@ -168,14 +222,45 @@ def _monitors_in_xml(root, tag, vcpus):
     return False
 
 
+MONITOR_LEVEL = 3  # VIR_DOMAIN_RESCTRL_MONITOR_CACHELEVEL
+
+
+def _check_monitors(tune):
+    """src/conf/domain_conf.c virDomainResctrlMonDefParse and virDomainResctrlValidateMonitor."""
+    where = "cachetune[vcpus=%s].monitors" % tune["vcpus"]
+    group = parse_cpuset(tune["vcpus"], "cachetune.vcpus")
+    monitors = tune.get("monitors") or []
+    sets = []
+    for monitor in monitors:
+        here = "%s[vcpus=%s]" % (where, monitor["vcpus"])
+        if monitor.get("level") != MONITOR_LEVEL:
+            raise TuningError("%s.level: %r is not valid: libvirt monitors the level %d cache only (set level %d)"
+                              % (here, monitor.get("level"), MONITOR_LEVEL, MONITOR_LEVEL))
+        vcpus = parse_cpuset(monitor["vcpus"], here + ".vcpus")
+        if not vcpus <= group:
+            raise TuningError("%s.vcpus: %r is not valid: a monitor's vCPUs are some of its cachetune's (%s); "
+                              "vCPUs %s are not" % (here, monitor["vcpus"], tune["vcpus"],
+                                                    format_cpuset(vcpus - group)))
+        sets.append((monitor["vcpus"], vcpus))
+    for index, (text, vcpus) in enumerate(sets):
+        for other_text, other in sets[:index]:
+            whole = vcpus == group or other == group
+            if vcpus & other and (not whole or not tune.get("caches")):
+                raise TuningError("%s[vcpus=%s].vcpus: %r overlaps the monitor of vCPUs %s: libvirt refuses "
+                                  "overlapping monitors (vcpus overlaps in resctrl groups), except one of all the "
+                                  "cachetune's vCPUs beside its caches" % (where, text, text, other_text))
+
+
 def _check_tune_contents(target, ctx):
     """src/conf/schemas/domaincommon.rng: a cachetune holds caches or monitors, a memorytune nodes or monitors
     (libvirt drops an empty one, and writes a memorytune with monitors only as it is)."""
     for tune in target["cachetune"] or []:
-        if not tune.get("caches") and not tune.get("monitors") and not _monitors_in_xml(ctx.root, "cachetune",
-                                                                                       tune["vcpus"]):
+        kept = _monitors_in_xml(ctx.root, "cachetune", tune["vcpus"])
+        if not tune.get("caches") and not tune.get("monitors") and not kept:
             raise TuningError("cachetune[vcpus=%s].caches: required: at least one cache {id, level, type, size} or "
                               "one monitor (libvirt drops an empty cachetune)" % tune["vcpus"])
+    for tune in target["cachetune"] or []:
+        _check_monitors(tune)
     for tune in target["memorytune"] or []:
         if not tune.get("nodes") and not _monitors_in_xml(ctx.root, "memorytune", tune["vcpus"]):
             raise TuningError("memorytune[vcpus=%s].nodes: required: at least one {id, bandwidth}" % tune["vcpus"])

@@ -157,7 +157,10 @@ def _is_scsi_controller(elem):
     return elem.get("type") == "scsi"
 
 
-POOL = [Attr("thread_pool_min", "thread_pool_min", Int(0)), Attr("thread_pool_max", "thread_pool_max", Int(1))]
+# libvirt reads both as a C int (virXMLPropInt in virDomainDefParseIOThreadPoolAttrs)
+INT_MAX = 2147483647
+POOL = [Attr("thread_pool_min", "thread_pool_min", Int(0, INT_MAX)),
+        Attr("thread_pool_max", "thread_pool_max", Int(1, INT_MAX))]
 
 
 class IothreadIds(Items):
@@ -183,8 +186,13 @@ FIELDS = [
     IothreadIds("iothreadids", "iothreadids/iothread", [
         Attr("id", "id", Int(1, 4294967295, rule="must be between 1 and 4294967295 (libvirt's unsigned int)")),
         *POOL,
-        Group("poll", "poll", [Attr("max", "max", Int(0)), Attr("grow", "grow", Int(0)),
-                               Attr("shrink", "shrink", Int(0))]),
+        # libvirt 9.4+ reads max as unsigned long long, grow and shrink as unsigned int
+        Group("poll", "poll", [Attr("max", "max", Int(0, 2 ** 64 - 1, rule="must be between 0 and %d (an unsigned "
+                                                      "long long)" % (2 ** 64 - 1))),
+                               Attr("grow", "grow", Int(0, 2 ** 32 - 1, rule="must be between 0 and 4294967295 (an "
+                                                        "unsigned int)")),
+                               Attr("shrink", "shrink", Int(0, 2 ** 32 - 1, rule="must be between 0 and 4294967295 "
+                                                            "(an unsigned int)"))]),
     ], key="id"),
     Group("defaultiothread", "defaultiothread", POOL),
     DISKS,
@@ -322,8 +330,8 @@ def _params_of(item):
 
 def live_iothreads(values, view):
     """Add, remove and set the parameters of iothreads (count and iothreadids plan the same calls)."""
-    live_ids = {item["id"]: item for item in values.live["iothreadids"]}
-    wanted = {item["id"]: item for item in values.target["iothreadids"]}
+    live_ids = {item["id"]: item for item in values.live["iothreadids"] or []}
+    wanted = {item["id"]: item for item in values.target["iothreadids"] or []}
     ops = []
     for ident in sorted(set(live_ids) - set(wanted)):
         ops.append(LiveOp(live_ops.DEL_IOTHREAD, (ident,), "remove iothread %d" % ident))

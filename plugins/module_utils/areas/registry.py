@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas import (
-    boot_firmware, cpu_model, cputune, iothreads, memory_backing, memory_devices, memtune, numa, vcpus,
+    boot_firmware, cpu_model, cputune, iothreads, memory_backing, memory_devices, memtune, metadata, numa, vcpus,
 )
 
 # The order areas are applied in one call: the ones others check against come first
 # (vCPU counts and iothreads before pinning, cells before hugepage nodesets).
 AREAS = {area.name: area for area in (
     vcpus.AREA, cpu_model.AREA, numa.AREA, memory_devices.AREA, iothreads.AREA,
-    cputune.AREA, memtune.AREA, memory_backing.AREA, boot_firmware.AREA,
+    cputune.AREA, memtune.AREA, memory_backing.AREA, boot_firmware.AREA, metadata.AREA,
 )}

@@ -20,7 +20,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields imp
     Attr, Bool, CpuSet, Enum, Int, Items, Request, SetOf, Text,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import guest_cells
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import MAX_VCPUS
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import MAX_VCPUS, bounded_int
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.rules import cpu_model_name
 
 # CPU models whose vCPUs QEMU here refuses to unplug from a running guest (QEMU 7.2: "acpi: device
@@ -68,6 +68,9 @@ def adjust_target(result, view):
     if desired.get("current") is None and isinstance(result["current"], int) and isinstance(
             result["maximum"], int) and result["current"] > result["maximum"]:
         result["current"] = None  # a lower maximum takes the count down with it, as virsh setvcpus does
+    if state == "deleted" and desired.get("current") is not None and isinstance(result["maximum"], int):
+        # deleting the count is libvirt's default: every vCPU online (the given value names what goes)
+        desired = dict(desired, current=result["maximum"])
     result = _reconcile_counts(view.current, desired, result, state, view.root)
     result["enable_cells"] = None  # acted on above; nothing of its own to keep
     return result
@@ -226,8 +229,8 @@ def _check_vcpu_order(items):
                                   % (item["id"], previous["id"], item["id"]))
             if (previous.get("order") or 0) > (item.get("order") or 0):
                 raise TuningError("vcpus: vCPU %d has order %s, below vCPU %d's order %s: libvirt needs the vCPUs "
-                                  "plugged at boot in ascending order" % (item["id"], item.get("order"),
-                                                                         previous["id"], previous.get("order")))
+                                  "plugged at boot in ascending order"
+                                  % (item["id"], item.get("order"), previous["id"], previous.get("order")))
         previous = item
 
 
@@ -235,7 +238,7 @@ def _check_machine_limit(maximum, ctx):
     """src/qemu/qemu_validate.c qemuValidateDomainVCpuTopology: the machine type's maximum (domain capabilities)."""
     caps = ctx.host("domain_capabilities")
     limit = caps.find("vcpu") if caps is not None else None
-    if limit is not None and (limit.get("max") or "").isdigit() and maximum > int(limit.get("max")):
+    if limit is not None and bounded_int(limit.get("max")) is not None and maximum > bounded_int(limit.get("max")):
         raise TuningError("maximum: %d is not valid on this host: the machine type %s takes at most %s vCPUs (Maximum "
                           "CPUs greater than specified machine type limit)"
                           % (maximum, caps.findtext("machine") or "of the guest", limit.get("max")))

@@ -23,7 +23,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.uri import (
     DEFAULT_URI, default_uri, redact_uri, scrub_uri_secrets, uri_secrets,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import parse_cpuset
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import LibvirtCallError, TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import LibvirtCallError, TuningError, shown
 
 # The libvirt binding is imported when the first connection is opened (load_libvirt), not with this
 # module: an offline run, or a module that only masks URIs, does not pay for it.
@@ -74,15 +74,17 @@ class LibvirtEdge:
     # ------------------------------------------------------------------ lookup and XML
     def lookup(self, name=None, uuid=None):
         what = ("uuid", uuid) if uuid else ("name", name)
-        if "\x00" in (what[1] or ""):
-            raise TuningError("%s: %r is not valid: a NUL character cannot be part of a domain %s"
-                              % (what[0], what[1], what[0]))
+        if isinstance(what[1], str) and "\x00" in what[1]:
+            # the binding raises ValueError (embedded null character) before libvirt sees it
+            raise LibvirtCallError("%s: %s is not valid: it holds a NUL character, which no domain %s has"
+                                   % (what[0], shown(what[1]), what[0]))
         try:
             if uuid:
                 return self.conn.lookupByUUIDString(uuid)
             return self.conn.lookupByName(name)
         except libvirt.libvirtError as exc:
-            raise LibvirtCallError("%s: no domain %r on %s: %s" % (what[0], what[1], self.shown_uri, _message(exc)))
+            raise LibvirtCallError("%s: no domain %s on %s: %s" % (what[0], shown(what[1]), self.shown_uri,
+                                                                   _message(exc)))
 
     def list_domains(self):
         return self._call("listing domains", self.conn.listAllDomains, 0)
@@ -148,6 +150,13 @@ class LibvirtEdge:
     def domain_capabilities(self, emulator=None, arch=None, machine=None, virttype=None):
         return self._call("reading domain capabilities", self.conn.getDomainCapabilities,
                           emulator, arch, machine, virttype, 0)
+
+    def pci_node_devices(self):
+        """The node-device XML (virsh nodedev-dumpxml) of every PCI device of the host, sorted by name."""
+        devices = self._call("listing the host's PCI node devices", self.conn.listAllDevices,
+                             libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV)
+        return [self._call("reading node device %s" % dev.name(), dev.XMLDesc, 0)
+                for dev in sorted(devices or [], key=lambda dev: dev.name())]
 
     def lib_version(self):
         """The libvirt version of the daemon, as (major, minor, micro)."""
@@ -243,6 +252,12 @@ class LibvirtEdge:
 
     def live_set_memory(self, dom, kib):
         self._call("setting the balloon to %d KiB live" % kib, dom.setMemoryFlags, kib, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def live_set_metadata(self, dom, xml, prefix, uri):
+        """Replace the running guest's <metadata> element of namespace ``uri`` with ``xml`` (None removes it);
+        elements of other namespaces stay as they are."""
+        self._call("recording metadata (%s) live" % uri, dom.setMetadata, libvirt.VIR_DOMAIN_METADATA_ELEMENT,
+                   xml, prefix if xml is not None else None, uri, libvirt.VIR_DOMAIN_AFFECT_LIVE)
 
     # ------------------------------------------------------------------ restart (domain_tuning guests)
     def shutdown(self, dom, timeout, poll=0.5):

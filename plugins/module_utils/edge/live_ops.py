@@ -25,6 +25,7 @@ SET_IOTHREAD_PARAMS = "set_iothread_params"
 ATTACH_DEVICE = "attach_device"
 DETACH_DEVICE = "detach_device"
 SET_MEMORY = "set_memory"
+SET_METADATA = "set_metadata"
 
 # name -> LibvirtEdge method(dom, *args), on the running guest
 LIVE_OPS = {
@@ -42,6 +43,7 @@ LIVE_OPS = {
     ATTACH_DEVICE: "live_attach_device",
     DETACH_DEVICE: "live_detach_device",
     SET_MEMORY: "live_set_memory",
+    SET_METADATA: "live_set_metadata",
 }
 
 RESET_NVRAM = "reset_nvram"

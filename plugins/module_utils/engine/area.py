@@ -379,15 +379,18 @@ def plan_live(results, live_root, ctx=None, live_migratable=None):
                 plan.wait(key)
                 continue
             try:
+                mine = []
                 for item in handler(values, view):
                     if isinstance(item, LivePending):
                         if key not in plan.guest_pending:
                             plan.guest_pending.append(key)
                         plan.reasons[key] = item.text
-                    elif item not in planned:
-                        # options applied together (memtune's hard and swap limits) may plan the same call
-                        planned.append(item)
+                    elif item not in planned or item in mine:
+                        # options applied together (memtune's hard and swap limits) may plan the same call:
+                        # it is made once; one handler's own repeats (two equal DIMMs) are all made
+                        mine.append(item)
                         plan.ops.append((key, item))
+                planned.extend(mine)
             except NotLive as exc:
                 plan.wait(key, str(exc) or None)
     return plan

@@ -54,6 +54,12 @@ CHILD_ORDER = {
 }
 
 
+# Namespaced elements (in <metadata>) are named in paths as {uri}tag. The prefix this collection writes for
+# each namespace it creates elements in; lxml would write ns0: for others.
+TUNING_NAMESPACE = "urn:virtuned.libvirt:tuning:1"
+NAMESPACE_PREFIXES = {TUNING_NAMESPACE: "virtuned"}
+
+
 def _parser():
     # No entity expansion, no DTD, no network: domain XML never needs them.
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
@@ -170,9 +176,19 @@ def ensure_path(context, path):
     for step in _steps(path):
         found = node.find(step)
         if found is None:
-            found = insert_child(node, etree.Element(step))
+            found = insert_child(node, new_element(step))
         node = found
     return node
+
+
+def new_element(tag):
+    """A new element; a namespaced tag ({uri}tag) gets its namespace's prefix (NAMESPACE_PREFIXES)."""
+    if tag.startswith("{"):
+        uri = tag[1:].split("}", 1)[0]
+        prefix = NAMESPACE_PREFIXES.get(uri)
+        if prefix is not None:
+            return etree.Element(tag, nsmap={prefix: uri})
+    return etree.Element(tag)
 
 
 def is_empty(elem):
@@ -196,8 +212,18 @@ def _remove_keeping_tail(parent, elem):
     parent.remove(elem)
 
 
+# '/' inside a namespace URI ({http://example.org/ns}tag) does not separate steps
+_STEP_SEPARATOR = re.compile(r"/(?![^{}]*\})")
+
+
 def _steps(path):
-    return [step for step in (path or "").split("/") if step and step != "."]
+    return [step for step in _STEP_SEPARATOR.split(path or "") if step and step != "."]
+
+
+def split_last_step(path):
+    """('container/path', 'tag') of a path, or (None, 'tag') for a single step."""
+    steps = _steps(path)
+    return ("/".join(steps[:-1]) or None), (steps[-1] if steps else "")
 
 
 # Attributes that hold secrets in domain XML (graphics passwords, ...).

@@ -20,7 +20,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors imp
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import check_int_size, check_xml_text, refuse
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size, parse_size, unit_factor
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import (
-    ensure_path, etree, find_path, insert_child, is_empty, remove_element,
+    ensure_path, find_path, insert_child, is_empty, new_element, remove_element, split_last_step,
 )
 
 UNLIMITED = "unlimited"
@@ -101,6 +101,8 @@ class Enum(ValueType):
         self.choices = list(choices)
 
     def parse(self, value, option):
+        if isinstance(value, int) and not isinstance(value, bool):
+            check_int_size(value, option)
         text = str(value)
         if isinstance(value, bool) or text not in self.choices:
             raise option_error(option, value, "must be one of %s" % ", ".join(self.choices))
@@ -120,6 +122,8 @@ class Bool(ValueType):
     def parse(self, value, option):
         if isinstance(value, bool):
             return value
+        if isinstance(value, int):
+            check_int_size(value, option)
         text = str(value).strip().lower()
         if text in self._TRUE:
             return True
@@ -513,8 +517,7 @@ class Items(Field):
         self.fields = list(fields)
         self.key = (key,) if isinstance(key, str) else tuple(key or ())
         self.ordered = ordered or not self.key
-        parts = path.rsplit("/", 1)
-        self.container, self.tag = (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
+        self.container, self.tag = split_last_step(path)
         self._by_name = {f.name: f for f in self.fields}
 
     def doc_type(self):
@@ -550,7 +553,7 @@ class Items(Field):
                 raise option_error(where, raw, "expected a dictionary")
             item = group.normalise(raw, where)
             for k in self.key:
-                if item.get(k) is None:
+                if item.get(k) is None or item.get(k) == "":  # an empty text is no identity
                     raise option_error(where, raw, "'%s' is required (it identifies the item)" % k)
             if self.key:
                 ident = self.key_of(item)
@@ -625,7 +628,7 @@ class Items(Field):
         for item in value:
             elem = by_key.get(self.key_of(item)) if self.key else None
             if elem is None:
-                elem = etree.Element(self.tag)
+                elem = new_element(self.tag)
                 if last is not None:
                     last.addnext(elem)
                 elif existing and existing[0] not in keep and self.key:
@@ -776,3 +779,6 @@ class Request(Field):
 
     def merge(self, current, desired):
         return desired
+
+    def to_options(self, value):
+        return None  # asked for, never held: before and after show only what the XML holds

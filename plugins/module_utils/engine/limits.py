@@ -21,7 +21,7 @@ Every limit is libvirt's (or QEMU's) own where it has one:
 
 from __future__ import annotations
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError, shown
 
 MAX_DIGITS = 20
 MAX_XML_CHARS = 4 * 1024 * 1024
@@ -29,16 +29,6 @@ MAX_VCPUS = 16384
 MAX_IOTHREADS = 16384
 # 10 ** 20 needs 67 bits: an int with more bits has more than 20 digits
 _MAX_BITS = 67
-_SHOWN = 40
-
-
-def shown(value):
-    """A short, safe repr of ``value`` for messages (never converts a huge int to text)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > _MAX_BITS:
-        return "<an integer of %d bits>" % value.bit_length()
-    if isinstance(value, str) and len(value) > _SHOWN:
-        return "%r... (%d characters)" % (value[:_SHOWN], len(value))
-    return repr(value)
 
 
 def refuse(option, value, rule):
@@ -80,5 +70,98 @@ def check_xml_text(value, option):
     """Refuse text that XML 1.0 cannot hold (NUL and other control characters, lone surrogates)."""
     for position, char in enumerate(value):
         if _xml_incompatible(char):
-            raise refuse(option, value, "character U+%04X at position %d is a control character, which domain "
-                         "XML cannot hold" % (ord(char), position))
+            kind = "a control character" if ord(char) < 0x20 else "a code point XML does not allow"
+            raise refuse(option, value, "character U+%04X at position %d is %s, which domain XML cannot hold"
+                         % (ord(char), position, kind))
+
+
+def oversized_number(spec, params, prefix=""):
+    """The first option of ``params`` (raw module arguments) that an argument spec types ``int`` and that
+    holds a number of more than MAX_DIGITS digits: (option path, value), or None.
+
+    Ansible converts int options itself, and formats them for the invocation log: a number of more than
+    4300 digits ends there in a ValueError. The runner checks the raw arguments with this first (before
+    AnsibleModule, and before an area's options of domain_tuning are validated) and fails cleanly.
+    """
+    if not isinstance(params, dict) or not isinstance(spec, dict):
+        return None
+    for name, value in params.items():
+        option = spec.get(name)
+        if option is None:
+            option = next((sub for sub in spec.values() if name in (sub.get("aliases") or ())), None)
+        if option is None or value is None:
+            continue
+        path = "%s%s" % (prefix, name)
+        found = _oversized_value(option, value, path)
+        if found:
+            return found
+    return None
+
+
+def _too_long(value):
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value.bit_length() > _MAX_BITS
+    if isinstance(value, str):
+        return sum(1 for char in value if char.isdigit()) > MAX_DIGITS
+    return False
+
+
+def _oversized_value(option, value, path):
+    kind, elements = option.get("type", "str"), option.get("elements")
+    if kind == "int" and _too_long(value):
+        return path, value
+    if kind == "list" and isinstance(value, list):
+        for index, item in enumerate(value):
+            where = "%s[%d]" % (path, index)
+            if elements == "int" and _too_long(item):
+                return where, item
+            if elements == "dict" and option.get("options"):
+                found = oversized_number(option["options"], item, where + ".")
+                if found:
+                    return found
+    if kind == "dict" and option.get("options") and isinstance(value, dict):
+        return oversized_number(option["options"], value, path + ".")
+    return None
+
+
+def raw_argument_problem(spec, params, prefix=""):
+    """A clear message for raw module arguments that Ansible's own argument handling cannot take without a
+    traceback, or None: an int option holding more than MAX_DIGITS digits (Ansible converts and logs it),
+    and a dict option (or a list of dicts) with sub-options given something else (Ansible's set_fallbacks
+    iterates it). The runner checks this before AnsibleModule validates the arguments.
+    """
+    found = oversized_number(spec, params, prefix)
+    if found:
+        return "%s: %s is not valid: a number has at most %d digits (libvirt's 64-bit limit)" % (
+            found[0], shown(found[1]), MAX_DIGITS)
+    return _shape_problem(spec, params, prefix)
+
+
+def _shape_problem(spec, params, prefix):
+    if not isinstance(params, dict) or not isinstance(spec, dict):
+        return None
+    for name, value in params.items():
+        option = spec.get(name)
+        if option is None or value is None or not option.get("options"):
+            continue
+        path = prefix + name
+        if option.get("type") == "dict":
+            if not isinstance(value, dict):
+                return "%s: %s is not valid: expected a dictionary" % (path, shown(value))
+            problem = _shape_problem(option["options"], value, path + ".")
+        elif option.get("type") == "list" and option.get("elements") == "dict":
+            if not isinstance(value, list):
+                return "%s: %s is not valid: expected a list of dictionaries" % (path, shown(value))
+            problem = None
+            for index, item in enumerate(value):
+                where = "%s[%d]" % (path, index)
+                if not isinstance(item, dict):
+                    return "%s: %s is not valid: expected a dictionary" % (where, shown(item))
+                problem = problem or _shape_problem(option["options"], item, where + ".")
+        else:
+            problem = None
+        if problem:
+            return problem
+    return None

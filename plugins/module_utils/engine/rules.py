@@ -24,6 +24,7 @@ also offers to the areas' own rules.
 from __future__ import annotations
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import bounded_int
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import (
     guest_cells, memory_bytes, memory_device_total, other_memory_devices,
@@ -62,8 +63,8 @@ def iothread_ids(root):
         except (TypeError, ValueError):
             pass
     count = find_path(root, "iothreads")
-    if count is not None and (count.text or "").strip().isdigit():
-        number = int(count.text.strip())
+    if count is not None and bounded_int(count.text) is not None:
+        number = bounded_int(count.text)
         # libvirt numbers the iothreads without an explicit id after the explicit ones
         candidate = 1
         while len(ids) < number:
@@ -143,7 +144,7 @@ def vcpus_named_exist(root, _before, area):
     if area == "vcpus":
         for pin in root.findall("cputune/vcpupin"):
             vcpu = pin.get("vcpu", "")
-            if vcpu.isdigit() and int(vcpu) > last:
+            if vcpu.isdigit() and (bounded_int(vcpu) is None or bounded_int(vcpu) > last):
                 raise TuningError("maximum: %d leaves cputune.vcpupin pinning vCPU %s, which the guest would not "
                                   "have (vCPUs 0-%d); change cputune first" % (maximum, vcpu, last))
         users = [(elem.get("vcpus"), "cputune.%s" % tag, "change cputune first")
@@ -155,6 +156,16 @@ def vcpus_named_exist(root, _before, area):
             if outside:
                 raise TuningError("maximum: %d leaves %s naming vCPUs %s, which the guest would not have "
                                   "(vCPUs 0-%d); %s" % (maximum, owner, format_cpuset(outside), last, advice))
+        cells = root.findall("cpu/numa/cell")
+        if cells:
+            held = set()
+            for cell in cells:
+                held |= _ids(cell.get("cpus") or "", "numa cell cpus") or set()
+            unplaced = set(range(maximum)) - held
+            if unplaced:
+                raise TuningError("maximum: %d leaves vCPUs %s in no guest NUMA cell: libvirt adds them to cell 0 when "
+                                  "it defines the guest (qemuDomainDefNumaCPUsRectify); give them a cell (numa.cells, "
+                                  "in the same virtuned.libvirt.domain_tuning task)" % (maximum, format_cpuset(unplaced)))
     elif area == "cputune":
         _cputune_vcpus(root, maximum)
     elif area == "numa":
@@ -164,15 +175,17 @@ def vcpus_named_exist(root, _before, area):
 def _cputune_vcpus(root, maximum):
     for pin in root.findall("cputune/vcpupin"):
         vcpu = pin.get("vcpu", "")
-        if vcpu.isdigit() and int(vcpu) >= maximum:
+        if vcpu.isdigit() and (bounded_int(vcpu) is None or bounded_int(vcpu) >= maximum):
             raise TuningError("vcpupin[vcpu=%s].vcpu: %s is not valid: the guest has %d vCPUs (0-%d); "
                               "raise vcpus.maximum or drop this pin" % (vcpu, vcpu, maximum, maximum - 1))
+    # libvirt holds one <vcpusched> per vCPU (areas/cputune.py PerIdSched): the vCPUs beyond, together
+    outside = set()
     for elem in root.findall("cputune/vcpusched"):
-        where = "vcpusched[vcpus=%s]" % elem.get("vcpus")
-        outside = {i for i in _ids(elem.get("vcpus", ""), where + ".vcpus") or () if i >= maximum}
-        if outside:
-            raise TuningError("%s.vcpus: %r names vcpus %s, but the guest has %d vCPUs (0-%d)"
-                              % (where, elem.get("vcpus"), format_cpuset(outside), maximum, maximum - 1))
+        outside |= {i for i in _ids(elem.get("vcpus", ""), "vcpusched.vcpus") or () if i >= maximum}
+    if outside:
+        text = format_cpuset(outside)
+        raise TuningError("vcpusched[vcpus=%s].vcpus: %r names vcpus %s, but the guest has %d vCPUs (0-%d)"
+                          % (text, text, text, maximum, maximum - 1))
     for tag in ("cachetune", "memorytune"):
         for elem in root.findall("cputune/" + tag):
             where = "%s[vcpus=%s].vcpus" % (tag, elem.get("vcpus"))
@@ -202,9 +215,11 @@ def _cells_hold_each_vcpu_once(root, maximum):
         return []
     missing = set(range(maximum)) - seen
     if missing:
-        # libvirt takes cells without vCPUs; QEMU 7.2 warns that a partial mapping is obsolete
-        return ["cells: vCPUs %s are in no cell; QEMU puts them in cell 0 and warns that partial NUMA mappings are "
-                "obsolete: give every vCPU of the guest (0-%d) a cell" % (format_cpuset(missing), maximum - 1)]
+        # a cell without vCPUs is valid; vCPUs in no cell are moved into cell 0 by libvirt's QEMU driver when it
+        # defines the guest (qemuDomainDefNumaCPUsRectify), so what is defined would not be what was asked
+        raise TuningError("cells: vCPUs %s are in no cell: libvirt adds them to cell 0 when it defines the guest "
+                          "(qemuDomainDefNumaCPUsRectify); give every vCPU of the guest (0-%d) a cell"
+                          % (format_cpuset(missing), maximum - 1))
     return []
 
 
@@ -213,7 +228,7 @@ def _cells_hold_each_vcpu_once(root, maximum):
 def _driver_iothread(device):
     driver = device.find("driver")
     text = driver.get("iothread") if driver is not None else None
-    return int(text) if text is not None and text.isdigit() else None
+    return bounded_int(text) if text is not None and text.isdigit() else None
 
 
 def iothread_users(root):
@@ -238,8 +253,8 @@ def iothread_users(root):
         if _driver_iothread(controller) is not None:
             yield "SCSI controller %d" % index, _driver_iothread(controller), "controllers", "iothreads"
     for pin in root.findall("cputune/iothreadpin"):
-        if (pin.get("iothread") or "").isdigit():
-            yield "cputune.iothreadpin", int(pin.get("iothread")), None, "cputune"
+        if bounded_int(pin.get("iothread")) is not None and (pin.get("iothread") or "").isdigit():
+            yield "cputune.iothreadpin", bounded_int(pin.get("iothread")), None, "cputune"
     for sched in root.findall("cputune/iothreadsched"):
         numbers = _ids(sched.get("iothreads", ""), "iothreadsched") or ()
         for number in sorted(numbers):
@@ -264,7 +279,7 @@ def iothreads_named_exist(root, before, area):
             else "the guest defines no iothreads (set iothreads.count first)"
         for pin in root.findall("cputune/iothreadpin"):
             number = pin.get("iothread", "")
-            if number.isdigit() and int(number) not in ids:
+            if number.isdigit() and bounded_int(number) not in ids:
                 raise TuningError("iothreadpin[iothread=%s].iothread: %s is not valid: %s" % (number, number, text))
         for sched in root.findall("cputune/iothreadsched"):
             where = "iothreadsched[iothreads=%s]" % sched.get("iothreads")
@@ -304,8 +319,8 @@ def cells_and_dimms_make_memory(root, _before, area):
         parts = "the guest's NUMA cells (%s) and DIMMs (%s)" % (format_size(cell_memory), format_size(dimms))
     raise TuningError("memory: %r is not valid: %s add up to %s, and libvirt derives the memory from them; change "
                       "the cells (to change both at once, set memory_devices.memory and numa.cells in one "
-                      "virtuned.libvirt.domain_tuning task)" % (format_size(memory), parts,
-                                                               format_size(cell_memory + devices)))
+                      "virtuned.libvirt.domain_tuning task)"
+                      % (format_size(memory), parts, format_size(cell_memory + devices)))
 
 
 def locked_memory_has_a_limit(root, _before, _area):

@@ -29,7 +29,7 @@ filter). The reading rules are here, next to each other:
 
 from __future__ import annotations
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.areas import cputune, memory_backing, numa
+from ansible_collections.virtuned.libvirt.plugins.module_utils.areas import cputune, memory_backing, metadata, numa
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError, option_error
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memory import (
@@ -41,8 +41,8 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml
 
 SMALL = "small"
 # The collection's own <metadata> namespace: <metadata><virtuned:tuning xmlns:virtuned='...' profile='db@2'/>
-METADATA_NAMESPACE = "urn:virtuned.libvirt:tuning:1"
-METADATA_PREFIX = "virtuned"
+METADATA_NAMESPACE = metadata.TUNING_NAMESPACE
+METADATA_PREFIX = metadata.TUNING_PREFIX
 
 
 def _cpus(value):
@@ -181,8 +181,7 @@ def pci_addresses(root):
 
 def recorded_profile(root):
     """The profile versions the guest records in its <metadata>, or ''."""
-    element = root.find("./metadata/{%s}tuning" % METADATA_NAMESPACE)
-    return (element.get("profile") or "").strip() if element is not None else ""
+    return metadata.AREA.read(root)["profile"] or ""
 
 
 def existing_entry(name, persistent_root, active, host_cpus, host_nodes, live_root=None, default_page_kib=2048):
@@ -275,13 +274,14 @@ def read_placements(uri):
     return sorted(result, key=lambda entry: entry["name"])
 
 
-PLAN_AREAS = ("vcpus", "cpu_model", "numa", "iothreads", "cputune", "memory_backing")
+PLAN_AREAS = ("vcpus", "cpu_model", "numa", "iothreads", "cputune", "memory_backing", "metadata")
 
 
 def placement_options(entry, option="plan"):
     """The domain_tuning areas that put one numa_plan ``plan`` entry into effect.
 
-    The plan's area options as they are, plus ``memory_devices.memory``: the sum of the guest cells'
+    The plan's area options as they are (``metadata``, the profile versions to record, only for a guest
+    placed with a profile), plus ``memory_devices.memory``: the sum of the guest cells'
     memory, because libvirt makes <memory> the cells' sum and the numa area refuses cells that
     disagree with it (both change in the same call).
     """

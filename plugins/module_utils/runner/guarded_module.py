@@ -50,6 +50,8 @@ def screen_arguments(spec, params, prefix=""):
                     return found
             continue
         kind, sub = option.get("type", "str"), option.get("options")
+        if kind == "path" and isinstance(value, str) and "\x00" in value:
+            return "%s: %s is not valid: a path cannot hold a NUL character" % (where, _shown(value))
         if kind == "int" and isinstance(value, str) and len(value.strip()) > MAX_INT_DIGITS + 1:
             return "%s: %s is not valid: numbers have at most %d digits here" % (where, _shown(value), MAX_INT_DIGITS)
         if kind == "dict":

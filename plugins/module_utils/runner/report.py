@@ -10,6 +10,7 @@ so that they can be fed back to the module with ``state: replaced``.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils import areas as areas_package
@@ -20,6 +21,9 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.guest_memo
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import Area, AreaView, DomainContext
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
+from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import profile_check, recorded_profile
+from ansible_collections.virtuned.libvirt.plugins.module_utils.host import qemu_process
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.effective import effective_report
 
 # libvirt's virDomainNumatuneMemMode numbers
 NUMA_MODES = {0: "strict", 1: "preferred", 2: "interleave", 3: "restrictive"}
@@ -69,10 +73,31 @@ def drift(persistent_root, live_root, areas, ctx=None, live_migratable=None):
     return found
 
 
-def offline_report(xml, areas, what="xml"):
+def offline_report(xml, areas, what="xml", profiles=None):
     """The persistent part of the report, from a domain XML document."""
     root = parse_domain(xml, what)
-    return {"name": root.findtext("name"), "uuid": root.findtext("uuid"), "areas": gather(root, areas)}
+    return {"name": root.findtext("name"), "uuid": root.findtext("uuid"), "areas": gather(root, areas),
+            "profile": profile_report(root, profiles)}
+
+
+def check_profiles(profiles):
+    """Refuse bad user ``profiles`` (numa_plan's option, as tuning_info takes it) before any guest is read."""
+    if profiles is None:
+        return
+    # imported here, as placements.profile_check does: the planner is not needed otherwise
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import PROFILE_FIELDS
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.profiles import ProfileLibrary
+    ProfileLibrary(profiles, fields=PROFILE_FIELDS)
+
+
+def profile_report(root, profiles=None):
+    """The numa_plan profile versions the guest records and whether its settings still match them
+    (placements.profile_check against the built-in and the user's ``profiles``), or None when it records
+    none. A recorded profile that neither knows has ``matches`` None and the ``reason``."""
+    try:
+        return profile_check(root, profiles=profiles)
+    except TuningError as exc:
+        return {"profile": recorded_profile(root), "matches": None, "differences": [], "reason": str(exc)}
 
 
 def _kib_size(kib):
@@ -112,8 +137,9 @@ def _scheduler(kind, params):
     return {"type": kind, "parameters": params}
 
 
-def guest_report(edge, dom, areas):
-    """Everything tuning_info says about one guest of a connection."""
+def guest_report(edge, dom, areas, profiles=None, effective=False):
+    """Everything tuning_info says about one guest of a connection (with ``effective``, what the host
+    kernel enforces for it too)."""
     persistent = edge.is_persistent(dom)
     running = edge.is_active(dom)
     persistent_root = parse_domain(edge.domain_xml(dom, inactive=persistent),
@@ -121,6 +147,7 @@ def guest_report(edge, dom, areas):
     report = {"name": dom.name(), "uuid": dom.UUIDString(), "state": edge.read_state(dom),
               "running": running, "persistent": persistent, "areas": gather(persistent_root, areas),
               "runtime": {}, "drift": []}
+    report["profile"] = profile_report(persistent_root, profiles)
     if running:
         live_root = parse_domain(edge.domain_xml(dom), "the live XML of %s" % dom.name())
         report["live_areas"] = gather(live_root, areas)
@@ -132,4 +159,41 @@ def guest_report(edge, dom, areas):
         report["runtime"], unavailable = runtime_report(edge, dom)
         if unavailable:
             report["unavailable"] = unavailable
+    if effective:
+        add_effective(report, edge, dom, persistent_root)
     return report
+
+
+def add_effective(report, edge, dom, definition_root, proc_root="/proc"):
+    """Add ``effective`` (what the host kernel enforces for the running guest's QEMU process) and
+    ``effective_drift`` (each mismatch with ``definition_root``) to a guest's report; a reason under
+    ``unavailable.effective`` when the process cannot be read."""
+    report["effective"], report["effective_drift"] = {}, []
+    if not report.get("running"):
+        return
+    reason = None
+    if edge.hypervisor() != "qemu":
+        reason = "effective: true reads QEMU processes; this connection's hypervisor is %s" % edge.hypervisor()
+    elif not edge.is_local():
+        reason = "effective: true reads /proc on the hypervisor itself, which %s is not" % edge.shown_uri
+    else:
+        pid = qemu_process.find_qemu_pid(dom.name(), proc_root, _run_dirs(edge.uri))
+        if pid is None:
+            reason = "no QEMU process of %s found under %s" % (dom.name(), proc_root)
+        else:
+            try:
+                process = qemu_process.read_qemu_process(pid, proc_root)
+                report["effective"], report["effective_drift"] = effective_report(
+                    definition_root, process, edge.host_cpus(), qemu_process.default_hugepage_kib(proc_root))
+            except qemu_process.ProcReadError as exc:
+                reason = str(exc)
+    if reason:
+        report.setdefault("unavailable", {})["effective"] = reason
+
+
+def _run_dirs(uri):
+    """Where libvirt's QEMU driver keeps its pid files for this URI."""
+    if (uri or "").rstrip("/").endswith("/session"):
+        runtime = os.environ.get("XDG_RUNTIME_DIR") or os.path.expanduser("~/.cache")
+        return (os.path.join(runtime, "libvirt", "qemu", "run"),)
+    return ("/run/libvirt/qemu",)

@@ -126,3 +126,32 @@ def test_testdriver_persistent_path(testdriver):
         "mode": "custom", "match": "exact", "check": "none", "model": {"name": "kvm64", "fallback": "forbid"},
         "topology": topology, "features": [{"name": "vmx", "policy": "disable"}]}
     assert run_module("cpu_model", args)["changed"] is False
+
+
+LIBVIRT_DEFAULT_CPU = ("<cpu mode='custom' match='exact' check='none'>\n"
+                       "    <model fallback='forbid'>qemu64</model>\n  </cpu>")
+
+
+def _with_cpu(cpu):
+    xml = fixture_text("guest-minimal.xml")
+    start, end = xml.index("  <cpu"), xml.index("</cpu>") + len("</cpu>")
+    return xml[:start] + "  " + cpu + xml[end:]
+
+
+def test_replacing_libvirts_own_default_cpu_with_nothing_changes_nothing():
+    # libvirt writes this CPU into an x86 guest defined without one: removing it would never converge
+    for state in ("replaced", "deleted"):
+        result = run_module("cpu_model", {"xml": _with_cpu(LIBVIRT_DEFAULT_CPU), "state": state})
+        assert (result["changed"], result["after"]) == (False, {
+            "mode": "custom", "match": "exact", "check": "none", "model": {"name": "qemu64", "fallback": "forbid"}})
+
+
+def test_replacing_another_cpu_with_nothing_removes_it():
+    result = run_module("cpu_model", {"xml": _with_cpu(LIBVIRT_DEFAULT_CPU.replace("qemu64", "kvm64")),
+                                      "state": "replaced"})
+    assert (result["changed"], result["after"]) == (True, {})
+
+
+def test_replacing_libvirts_default_cpu_with_an_empty_cache_changes_nothing():
+    result = run_module("cpu_model", {"xml": _with_cpu(LIBVIRT_DEFAULT_CPU), "state": "replaced", "cache": {}})
+    assert result["changed"] is False

@@ -222,11 +222,14 @@ def fixed_arguments(module, spec, where):
         if module == "numa_plan":
             args["host"] = st.one_of(st.just(where["host"]), value_strategy({"type": "dict"}))
         return st.fixed_dictionaries(args)
+    if module == "fleet_plan":  # pure: the hosts are the fixture host, or fuzzed as a whole
+        return st.fixed_dictionaries({"hosts": st.one_of(st.just({"hv1": {"host": where["host"]}}),
+                                                         value_strategy({"type": "dict"}))})
     raise AssertionError("no fixed arguments for module %s: add it to fixed_arguments()" % module)
 
 
 FIXED = {"sysfs_root", "proc_root", "root", "backup_dir", "uri", "name", "xml", "uuid", "names", "host",
-         "capabilities_xml", "timeout"}
+         "capabilities_xml", "timeout", "hosts"}
 
 
 # --------------------------------------------------------------------------- one run
@@ -312,7 +315,7 @@ def _pattern(text):
     text = str(text)
     where = re.search(r" \(at (.*)\)$", text)
     if where:
-        text = "%s at %s" % (text.split(":")[0], where.group(1))
+        text = "%s at %s" % (text.split(":", maxsplit=1)[0], where.group(1))
     text = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", text)
     return re.sub(r"\d+", "N", text)[:200]
 
@@ -375,8 +378,14 @@ def where(tmp_path_factory):
     from ansible_collections.virtuned.libvirt.plugins.module_utils.host.facts import read_host
     host = read_host(uri="test:///default", capabilities_xml=fakehost.load_capabilities("adjacent"),
                      sysfs_root=sysfs, proc_root=proc)
-    return {"sys": sysfs, "proc": proc, "root": str(root), "backups": str(base / "backups"),
-            "capabilities": fakehost.load_capabilities("adjacent"), "host": host}
+    # fuzzed relative paths (dest, backup_dir) land in this scratch folder, never in the checkout
+    scratch = base / "cwd"
+    scratch.mkdir()
+    before = os.getcwd()
+    os.chdir(str(scratch))
+    yield {"sys": sysfs, "proc": proc, "root": str(root), "backups": str(base / "backups"),
+           "capabilities": fakehost.load_capabilities("adjacent"), "host": host}
+    os.chdir(before)
 
 
 @pytest.fixture(scope="module")
@@ -518,6 +527,7 @@ def default_base(module, spec, where):
         "kernel_cmdline": {"root": where["root"], "name": "fuzz"},
         "numa_plan": {"uri": "test:///default", "host": where["host"], "guests": []},
         "guest_placements": {"uri": "test:///default"},
+        "fleet_plan": {"hosts": {"hv1": {"host": where["host"]}}, "guests": []},
     }[module]
 
 
@@ -529,7 +539,7 @@ def test_every_option_refuses_its_nastiest_values_cleanly(module, where, test_do
     base = default_base(module, spec, where)
     started = time.monotonic()
     found = {}
-    cases = list(leaf_cases(spec, skip=FIXED - {"name", "names", "capabilities_xml", "timeout"} | {"xml"}))
+    cases = list(leaf_cases(spec, skip=FIXED - {"name", "names", "capabilities_xml", "timeout", "hosts"} | {"xml"}))
     for path, options in cases:
         args = dict(base, **options)
         kind, detail, _result = run_fuzzed(module, args, False)
@@ -571,8 +581,8 @@ def _write_findings():
             module, kind = module[len("sweep "):], "%s (one option at a time)" % kind
         lines += ["## %s: %s (%d examples)" % (module, kind, entry["count"]), "",
                   "- options: `%s`" % json.dumps(entry["options"], sort_keys=True, default=str)[:1500],
-                  "- base: `%s`, check mode: %s" % (json.dumps(entry["base"], sort_keys=True, default=str)[:600],
-                                                     entry["check"]),
+                  "- base: `%s`, check mode: %s" % (
+                      json.dumps(entry["base"], sort_keys=True, default=str)[:600], entry["check"]),
                   "- what happened: %s" % entry["detail"], ""]
     with open(os.path.join(directory, "fuzz.md"), "w") as handle:
         handle.write("\n".join(lines) + "\n")

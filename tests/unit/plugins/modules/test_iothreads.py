@@ -146,3 +146,11 @@ def test_testdriver_persistent_path(testdriver):
                                         "state": "gathered"})["gathered"]
     assert run_module("iothreads", dict(gathered, uri="test:///default", name="vt-ut-iothreads",
                                         state="replaced"))["changed"] is False
+
+
+def test_a_thread_pool_size_above_a_c_int_is_refused():
+    # libvirt reads thread_pool_max as a C int ("Expected integer value" on define): found by the differential test
+    result = run_module("iothreads", {"xml": fixture_text("guest-minimal.xml"),
+                                      "iothreadids": [{"id": 1, "thread_pool_max": 2147483648}]})
+    assert (result["failed"], result["msg"]) == (
+        True, "iothreadids[0].thread_pool_max: 2147483648 is not valid: must be between 1 and 2147483647")

@@ -109,7 +109,7 @@ def schema_valid(xml):
     with tempfile.NamedTemporaryFile("w", suffix=".xml") as handle:
         handle.write(xml)
         handle.flush()
-        done = subprocess.run(["virt-xml-validate", handle.name, "domain"], capture_output=True, text=True)
+        done = subprocess.run(["virt-xml-validate", handle.name, "domain"], capture_output=True, text=True, check=False)
     return done.returncode == 0
 
 
@@ -118,8 +118,8 @@ TWO_CELLS = BASE.replace("</cpu>", "<numa><cell id='0' cpus='0-1' memory='64' un
 
 
 def test_memnode_mode_is_written_as_libvirt_writes_it():
-    result = run_module("numa", {"xml": TWO_CELLS, "numatune": {"memory": {"nodeset": "0"},
-                                                                 "memnodes": [{"cellid": 1, "nodeset": "0"}]}})
+    tune = {"memory": {"nodeset": "0"}, "memnodes": [{"cellid": 1, "nodeset": "0"}]}
+    result = run_module("numa", {"xml": TWO_CELLS, "numatune": tune})
     assert result["diff"]["after"].startswith(
         '<numatune>\n  <memory nodeset="0"/>\n  <memnode cellid="1" mode="strict" nodeset="0"/>\n</numatune>\n')
     assert schema_valid(result["xml"])
@@ -360,8 +360,8 @@ def test_memory_source_against_domain_capabilities():
     ({"numatune": {"memory": {"mode": "restrictive", "nodeset": "0"}, "memnodes": [{"cellid": 0, "nodeset": "0"}]}},
      "numatune.memnodes[0].mode: 'strict' is not valid with memory mode restrictive: libvirt requires mode "
      "restrictive in every memnode then"),
-    ({"state": "replaced", "cells": [{"id": 0, "cpus": "0-1", "memory": "64M"}, {"id": 2, "cpus": "2-3",
-                                                                                "memory": "64M"}]},
+    ({"state": "replaced", "cells": [{"id": 0, "cpus": "0-1", "memory": "64M"},
+                                     {"id": 2, "cpus": "2-3", "memory": "64M"}]},
      "cells: ids 0,2 are not valid: libvirt numbers guest NUMA cells from 0 to 1, each once (exactly one cell "
      "element per guest NUMA cell)"),
 ])
@@ -379,8 +379,8 @@ def test_cells_without_id_are_numbered_by_position():
     xml = BASE.replace("</cpu>", "<numa><cell cpus='0-1' memory='64' unit='MiB'/>"
                                  "<cell cpus='2-3' memory='64' unit='MiB'/></numa></cpu>")
     gathered = run_module("numa", {"xml": xml, "state": "gathered"})["gathered"]
-    assert gathered == {"cells": [{"id": 0, "cpus": "0-1", "memory": "64 MiB"}, {"id": 1, "cpus": "2-3",
-                                                                                "memory": "64 MiB"}]}
+    assert gathered == {"cells": [{"id": 0, "cpus": "0-1", "memory": "64 MiB"},
+                                  {"id": 1, "cpus": "2-3", "memory": "64 MiB"}]}
     again = run_module("numa", dict(gathered, xml=xml, state="replaced"))
     assert (again.get("failed"), again["changed"]) == (None, False)
     moved = run_module("numa", {"xml": xml, "cells": [{"id": 1, "cpus": "2-3", "memory": "64M", "discard": True}]})
@@ -390,17 +390,30 @@ def test_cells_without_id_are_numbered_by_position():
                      {"cpus": "2-3", "memory": "65536", "unit": "KiB", "id": "1", "discard": "yes"}]
 
 
-def test_a_cell_without_vcpus_is_valid_and_vcpus_in_no_cell_are_warned():
+def test_a_cell_without_vcpus_is_valid_and_vcpus_in_no_cell_are_refused():
     from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
-    xml = BASE.replace("</cpu>", "<numa><cell id='0' cpus='0-1' memory='64' unit='MiB'/>"
+    # what libvirt holds: the vCPUs of no cell are in cell 0 (qemuDomainDefNumaCPUsRectify), cell 1 has none
+    xml = BASE.replace("</cpu>", "<numa><cell id='0' cpus='0-3' memory='64' unit='MiB'/>"
                                  "<cell id='1' memory='64' unit='MiB'/></numa></cpu>")
     gathered = run_module("numa", {"xml": xml, "state": "gathered"})["gathered"]
     again = run_module("numa", dict(gathered, xml=xml, state="replaced"))
     assert (again.get("failed"), again["changed"]) == (None, False)
     assert parse_domain(again["xml"]).find("cpu/numa/cell[@id='1']").get("cpus") is None
-    assert connected_rules("numa", xml, {}) == [
-        "cells: vCPUs 2-3 are in no cell; QEMU puts them in cell 0 and warns that partial NUMA mappings are obsolete: "
-        "give every vCPU of the guest (0-3) a cell"]
+    assert refused("numa", {"xml": xml, "cells": [{"id": 0, "cpus": "0-1", "memory": "64M"}]}) == (
+        "cells: vCPUs 2-3 are in no cell: libvirt adds them to cell 0 when it defines the guest "
+        "(qemuDomainDefNumaCPUsRectify); give every vCPU of the guest (0-3) a cell")
+
+
+def test_raising_maximum_beyond_the_cells_is_refused():
+    xml = BASE.replace("</cpu>", "<numa><cell id='0' cpus='0-1' memory='64' unit='MiB'/>"
+                                 "<cell id='1' cpus='2-3' memory='64' unit='MiB'/></numa></cpu>")
+    assert refused("vcpus", {"xml": xml, "enable_cells": [0], "maximum": 5}) == (
+        "maximum: 5 leaves vCPUs 4 in no guest NUMA cell: libvirt adds them to cell 0 when it defines the guest "
+        "(qemuDomainDefNumaCPUsRectify); give them a cell (numa.cells, in the same virtuned.libvirt.domain_tuning "
+        "task)")
+    both = run_module("domain_tuning", {"xml": xml, "vcpus": {"maximum": 5},
+                                        "numa": {"cells": [{"id": 1, "cpus": "2-4", "memory": "64M"}]}})
+    assert both.get("failed") is None
 
 
 # --- vcpus: src/qemu/qemu_domain.c qemuDomainDefVcpusPostParse, src/qemu/qemu_validate.c
@@ -496,3 +509,141 @@ def test_memory_sizes_above_libvirts_limit_are_refused():
         "8 EiB)")
     top = run_module("memtune", {"xml": BASE, "soft_limit": "9007199254740991"})
     assert top["after"] == {"soft_limit": "unlimited"}
+
+
+# --- the offline outputs the differential test found schema-invalid (findings/differential.md): each is
+#     now either refused or valid against libvirt's RNG schemas
+
+ONE_CELL = BASE.replace("</cpu>", "<numa><cell id='0' cpus='0-3' memory='128' unit='MiB'/></numa></cpu>")
+KERNEL = BASE.replace("</os>", "<kernel>/boot/vmlinuz</kernel><cmdline>console=ttyS0</cmdline></os>")
+
+
+@pytest.mark.parametrize("module, xml, args", [
+    ("boot_firmware", BASE, {"bootmenu": {}}),
+    ("boot_firmware", BASE, {"dtb": "", "kernel": "/boot/vmlinuz"}),
+    ("boot_firmware", KERNEL, {"dtb": ""}),
+    ("boot_firmware", KERNEL, {"dtb": "board.dtb"}),
+    ("boot_firmware", KERNEL, {"initrd": ""}),
+    ("boot_firmware", KERNEL, {"initrd": "initrd.img"}),
+    ("boot_firmware", BASE, {"kernel": ""}),
+    ("boot_firmware", BASE, {"kernel": "vmlinuz"}),
+    ("boot_firmware", BASE, {"nvram": {"path": "relative_VARS.fd"}}),
+    ("boot_firmware", BASE, {"firmware": "efi", "nvram": {"path": "/var/lib/libvirt/qemu/nvram/x_VARS.fd",
+                                                          "template": ""}}),
+    ("cpu_model", BASE, {"cache": {}}),
+    ("cpu_model", ONE_CELL, {"features": [{"name": ""}]}),
+    ("cpu_model", BASE, {"features": [{"name": "pcid"}]}),
+    ("cpu_model", ONE_CELL, {"maxphysaddr": {}}),
+    ("cpu_model", ONE_CELL, {"model": {"vendor_id": "short"}}),
+    ("cputune", BASE, {"cachetune": [{"vcpus": "2"}]}),
+    ("iothreads", BASE, {"iothreadids": [{"id": 2147483647, "poll": {}}]}),
+    ("numa", TWO_CELLS, {"numatune": {"memnodes": [{"cellid": 1, "nodeset": "0"}]}}),
+])
+def test_offline_output_is_refused_or_schema_valid(module, xml, args):
+    result = run_module(module, dict(args, xml=xml))
+    if result.get("failed"):
+        assert "is not valid" in result["msg"] or "required" in result["msg"], result["msg"]
+    else:
+        assert schema_valid(result["xml"]), result["xml"]
+
+
+# --- cachetune monitors: src/conf/domain_conf.c virDomainResctrlMonDefParse, virDomainResctrlValidateMonitor
+
+CACHE = {"id": 0, "level": 3, "type": "both", "size": "3M"}
+
+
+@pytest.mark.parametrize("tune, message", [
+    ({"vcpus": "0", "monitors": [{"level": 2, "vcpus": "0"}]},
+     "cachetune[vcpus=0].monitors[vcpus=0].level: 2 is not valid: libvirt monitors the level 3 cache only (set level "
+     "3)"),
+    ({"vcpus": "2-3", "monitors": [{"vcpus": "2"}]},
+     "cachetune[vcpus=2-3].monitors[vcpus=2].level: None is not valid: libvirt monitors the level 3 cache only (set "
+     "level 3)"),
+    ({"vcpus": "0", "monitors": [{"level": 3, "vcpus": "3"}]},
+     "cachetune[vcpus=0].monitors[vcpus=3].vcpus: '3' is not valid: a monitor's vCPUs are some of its cachetune's "
+     "(0); vCPUs 3 are not"),
+    ({"vcpus": "0-3", "caches": [CACHE], "monitors": [{"level": 3, "vcpus": "0-1"}, {"level": 3, "vcpus": "1-2"}]},
+     "cachetune[vcpus=0-3].monitors[vcpus=1-2].vcpus: '1-2' overlaps the monitor of vCPUs 0-1: libvirt refuses "
+     "overlapping monitors (vcpus overlaps in resctrl groups), except one of all the cachetune's vCPUs beside its "
+     "caches"),
+])
+def test_cachetune_monitor_rules(tune, message):
+    assert refused("cputune", {"xml": BASE, "cachetune": [tune]}) == message
+
+
+def test_a_monitor_of_all_the_cachetunes_vcpus_beside_its_caches_is_valid():
+    tune = {"vcpus": "0-3", "caches": [CACHE], "monitors": [{"level": 3, "vcpus": "0-3"}, {"level": 3, "vcpus": "1"}]}
+    result = run_module("cputune", {"xml": BASE, "cachetune": [tune]})
+    assert result.get("failed") is None and schema_valid(result["xml"])
+
+
+# --- CPU feature names: src/conf/schemas/cputypes.rng featureName, src/cpu/cpu_x86.c virCPUx86ValidateFeatures
+
+def test_cpu_feature_names():
+    assert refused("cpu_model", {"xml": BASE, "features": [{"name": "a b"}]}) == (
+        "features[name=a b].name: 'a b' is not valid: a CPU feature name is letters, digits, '-', '_' and '.' "
+        "(libvirt's schema)")
+    known = [{"name": "pcid"}, {"name": "sse4.2"}]
+    assert connected_rules("cpu_model", BASE, {"check": "none", "features": known}) == []
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.cpu_model import X86_FEATURES_9_0
+    assert {"pcid", "sse4.2", "x2apic", "vmx", "avx512f", "la57"} <= X86_FEATURES_9_0
+    assert len(X86_FEATURES_9_0) == 212
+    unknown = [{"name": "pcid"}, {"name": "not-a-feature"}]
+    warned = connected_rules("cpu_model", BASE, {"check": "none", "features": unknown})
+    assert warned == ["features: not-a-feature not in libvirt 9.0's x86 CPU map (src/cpu_map/x86_features.xml); "
+                      "libvirt refuses to start a guest with a CPU feature it does not know (newer libvirt versions "
+                      "know more)"]
+
+
+# --- int-differential findings (findings/int-differential.md)
+
+def test_bootmenu_timeout_with_the_menu_disabled_is_refused():
+    assert refused("boot_firmware", {"xml": BASE, "bootmenu": {"enable": False, "timeout": 0}}) == (
+        "bootmenu.timeout: 0 is not valid with enable false: libvirt keeps a timeout only for an enabled boot menu "
+        "(it drops this one)")
+
+
+def test_a_request_option_is_not_shown_as_held():
+    result = run_module("boot_firmware", {"xml": BASE, "bootmenu": {"enable": True, "timeout": 10},
+                                          "reset_nvram": False})
+    assert result["after"] == {"boot_order": ["hd"], "bootmenu": {"enable": True, "timeout": 10}}
+
+
+# --- schedulers: libvirt holds one <vcpusched>/<iothreadsched> per id (seen on libvirt 9.0: vcpus='0-1'
+#     is defined, vcpus='0' and vcpus='1' are held)
+
+SPLIT = BASE.replace("<iothreads>2</iothreads>", "<iothreads>2</iothreads><cputune>"
+                     "<vcpusched vcpus='0' scheduler='batch'/><vcpusched vcpus='1' scheduler='batch'/>"
+                     "<iothreadsched iothreads='1' scheduler='rr' priority='1'/>"
+                     "<iothreadsched iothreads='2' scheduler='rr' priority='1'/></cputune>")
+
+
+def test_a_scheduler_group_equals_what_libvirt_splits_it_into():
+    args = {"vcpusched": [{"vcpus": "0-1", "scheduler": "batch"}],
+            "iothreadsched": [{"iothreads": "1,2", "scheduler": "rr", "priority": 1}]}
+    first = run_module("cputune", dict(args, xml=BASE))
+    assert first["after"] == {"vcpusched": [{"vcpus": "0-1", "scheduler": "batch"}],
+                              "iothreadsched": [{"iothreads": "1-2", "scheduler": "rr", "priority": 1}]}
+    assert first["diff"]["after"] == (
+        '<cputune>\n  <vcpusched vcpus="0" scheduler="batch"/>\n  <vcpusched vcpus="1" scheduler="batch"/>\n'
+        '  <iothreadsched iothreads="1" scheduler="rr" priority="1"/>\n'
+        '  <iothreadsched iothreads="2" scheduler="rr" priority="1"/>\n</cputune>\n')
+    for xml in (first["xml"], SPLIT):
+        again = run_module("cputune", dict(args, xml=xml))
+        assert (again.get("failed"), again["changed"]) == (None, False)
+    gathered = run_module("cputune", {"xml": SPLIT, "state": "gathered"})["gathered"]
+    assert gathered == first["after"]
+    # one vCPU's scheduler changes, the other keeps its own
+    moved = run_module("cputune", {"xml": SPLIT, "vcpusched": [{"vcpus": "1", "scheduler": "idle"}]})
+    assert moved["after"]["vcpusched"] == [{"vcpus": "0", "scheduler": "batch"}, {"vcpus": "1", "scheduler": "idle"}]
+    removed = run_module("cputune", {"xml": SPLIT, "state": "deleted", "iothreadsched": [{"iothreads": "2",
+                                                                                          "scheduler": "rr"}]})
+    assert removed["after"]["iothreadsched"] == [{"iothreads": "1", "scheduler": "rr", "priority": 1}]
+
+
+def test_iothread_poll_values_are_bounded_as_libvirt_reads_them():
+    assert refused("iothreads", {"xml": BASE, "iothreadids": [{"id": 3, "poll": {"shrink": 4294967296}}]}) == (
+        "iothreadids[0].poll.shrink: 4294967296 is not valid: must be between 0 and 4294967295 (an unsigned int)")
+    assert refused("iothreads", {"xml": BASE, "iothreadids": [{"id": 1, "poll": {"max": 2 ** 64}}]}) == (
+        "iothreadids[0].poll.max: 18446744073709551616 is not valid: must be between 0 and 18446744073709551615 (an "
+        "unsigned long long)")

@@ -39,7 +39,8 @@ def test_offline_report_is_each_modules_gathered():
     assert result["guest"] == result["guests"][0]
     guest = result["guest"]
     assert (guest["name"], guest["uuid"]) == ("vt-info", None)
-    assert set(guest) == {"name", "uuid", "areas"}
+    assert set(guest) == {"name", "uuid", "areas", "profile"}
+    assert guest["profile"] is None
     assert sorted(guest["areas"]) == sorted(AREAS)
     for name in AREAS:
         assert guest["areas"][name] == run_module(name, {"xml": xml, "state": "gathered"})["gathered"], name
@@ -105,3 +106,37 @@ def test_test_driver_guests_runtime_and_drift(testdriver):
     assert missing["failed"] is True
     # the tail is libvirt's own error text, which changes between libvirt versions
     assert missing["msg"].startswith("name: no domain 'vt-nowhere' on test:///default: ")
+
+
+def test_many_guests_are_read_in_batches_with_the_same_report(testdriver):
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.batch import BatchedReads
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.report import discover_areas, guest_report
+    conn, created = testdriver
+    base = tuned_xml().replace("passwd=\"********\"", "")
+    for number in range(3):
+        name = "vt-ut-batch-%d" % number
+        dom = conn.defineXML(base.replace("<name>vt-info</name>", "<name>%s</name>" % name))
+        created.append(name)
+        if number == 1:
+            dom.create()
+    edge = LibvirtEdge("test:///default")
+    try:
+        domains = sorted(edge.list_domains(), key=lambda dom: dom.name())
+        areas = discover_areas()
+        one_by_one = [guest_report(edge, dom, areas) for dom in domains]
+        batched = BatchedReads(edge, domains)
+        assert [guest_report(batched, dom, areas) for dom in domains] == one_by_one
+        assert [(g["name"], g["state"], g["persistent"]) for g in one_by_one] == [
+            ("test", "running", True), ("vt-ut-batch-0", "shut off", True), ("vt-ut-batch-1", "running", True),
+            ("vt-ut-batch-2", "shut off", True)]
+    finally:
+        edge.close()
+
+
+def test_effective_needs_a_qemu_connection(testdriver):
+    conn, created = testdriver
+    report = run_module("tuning_info", {"uri": "test:///default", "name": "test", "effective": True})["guest"]
+    assert (report["effective"], report["effective_drift"], report["unavailable"]["effective"]) == (
+        {}, [], "effective: true reads QEMU processes; this connection's hypervisor is test")
+    assert "effective" not in run_module("tuning_info", {"uri": "test:///default", "name": "test"})["guest"]

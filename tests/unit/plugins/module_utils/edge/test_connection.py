@@ -66,3 +66,11 @@ def test_scrub_uri_secrets_hides_pieces_as_whole_words_only():
     uri = "qemu+tcp://admin:p@ss/w0rd@hv1/system"
     assert scrub_uri_secrets("Unable to resolve address 'ss' (p@ss/w0rd); see address w0rd", uri) == \
         "Unable to resolve address '***' (***); see address ***"
+
+
+@pytest.mark.parametrize("key", ["name", "uuid"])
+def test_lookup_with_a_nul_character_is_refused_not_a_traceback(key):
+    pytest.importorskip("libvirt")
+    from conftest import run_module
+    result = run_module("memtune", {key: "vt\x00x", "uri": "test:///default", "soft_limit": "1G"})
+    assert result["msg"] == "%s: 'vt\\x00x' is not valid: it holds a NUL character, which no domain %s has" % (key, key)

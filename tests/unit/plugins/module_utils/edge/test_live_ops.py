@@ -32,7 +32,8 @@ def test_every_name_in_the_tables_is_an_edge_method():
 def test_every_name_an_area_uses_is_in_a_table():
     used = names_used_by_areas()
     assert {filename for filename, _name in used} == {
-        "boot_firmware.py", "cputune.py", "iothreads.py", "memory_devices.py", "memtune.py", "numa.py", "vcpus.py"}
+        "boot_firmware.py", "cputune.py", "iothreads.py", "memory_devices.py", "memtune.py", "metadata.py", "numa.py",
+        "vcpus.py"}
     tables = set(live_ops.LIVE_OPS) | set(live_ops.HOST_ACTIONS)
     for filename, attr in used:
         assert getattr(live_ops, attr) in tables, (filename, attr)

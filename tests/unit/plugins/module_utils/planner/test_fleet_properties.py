@@ -224,9 +224,13 @@ def exhaustive_best(hosts, guests):
                 groups = [guests[i]["anti_affinity"] for i in subset if guests[i].get("anti_affinity")]
                 if len(groups) != len(set(groups)):
                     continue
-                result = plan(entry["host"], [request(guests[i]) for i in subset], existing=entry.get("existing"),
-                              reserved_cpus=entry.get("reserved_cpus"), allocation=entry["allocation"])
-                if all(p["fits"] for p in result["plan"]):
+                # a share fits when numa_plan places it whole under either strategy (the fleet's strategy
+                # is also the one used within each host, so the oracle must not be narrower than that)
+                if any(all(p["fits"] for p in plan(entry["host"], [request(guests[i]) for i in subset],
+                                                   existing=entry.get("existing"),
+                                                   reserved_cpus=entry.get("reserved_cpus"),
+                                                   allocation=entry["allocation"], strategy=strategy)["plan"])
+                       for strategy in ("pack", "spread")):
                     feasible.setdefault(name, []).append(frozenset(subset))
     best = (0, 0)
 

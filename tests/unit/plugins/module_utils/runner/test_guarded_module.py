@@ -26,6 +26,11 @@ def test_screen_refuses_shapes_ansible_core_cannot_check():
         "enable_cells[0]: '%s' is not valid: numbers have at most 20 digits here" % ("7" * 30))
 
 
+def test_screen_refuses_a_nul_in_a_path():
+    assert screen_arguments({"dest": {"type": "path"}}, {"dest": "/tmp/a\x00b"}) == (
+        "dest: '/tmp/a\\x00b' is not valid: a path cannot hold a NUL character")
+
+
 def test_screen_lets_ansible_core_check_everything_else():
     assert screen_arguments(SPEC, {"bootmenu": {"timeout": 5}, "vcpupin": [{"vcpu": 1}], "shares": "1024",
                                    "enable_cells": [0, "1"]}) is None
@@ -53,3 +58,12 @@ def test_a_uri_password_is_masked_when_ansible_core_refuses_an_argument():
     result = run_module("cputune", {"uri": uri, "name": "g", "shares": "many"})
     assert result["failed"] is True
     assert "pa@ss/word" not in repr(result)
+
+
+def test_a_vcpupin_of_a_5000_digit_vcpu_in_the_xml_is_no_traceback():
+    xml = fixture_text("guest-minimal.xml").replace("</vcpu>", "</vcpu><cputune><vcpupin vcpu='%s' cpuset='0'/></cputune>"
+                                                    % ("9" * 5000), 1)
+    result = run_module("vcpus", {"xml": xml, "maximum": 2})
+    assert result["failed"] is True
+    assert result["msg"] == ("maximum: 2 leaves cputune.vcpupin pinning vCPU %s, which the guest would not have "
+                             "(vCPUs 0-1); change cputune first" % ("9" * 5000))

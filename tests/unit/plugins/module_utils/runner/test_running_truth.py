@@ -183,8 +183,8 @@ def test_one_vcpu_a_set_vcpu_call():
 
 def test_a_new_dimm_qemu_cannot_hot_plug_is_refused_before_anything_is_written():
     with pytest.raises(TuningError) as caught:
-        live_plan(DIMM_BASE, DIMM_BASE, AREAS["memory_devices"], dimms=[{"size": "64M", "node": 0, "slot": 0},
-                                                                       {"size": "100K", "node": 0}])
+        live_plan(DIMM_BASE, DIMM_BASE, AREAS["memory_devices"],
+                  dimms=[{"size": "64M", "node": 0, "slot": 0}, {"size": "100K", "node": 0}])
     assert str(caught.value) == (
         "dimms[1].size: '100 KiB' is not valid: QEMU needs DIMM sizes in multiples of 2 MiB on this architecture "
         "(libvirt rounds them up at boot and QEMU refuses them at hot-plug)")
@@ -195,8 +195,8 @@ def test_a_defined_dimm_qemu_cannot_hot_plug_waits_for_the_boot():
     odd = DIMM_BASE.replace("<memory unit='MiB'>192</memory>", "<memory unit='KiB'>196708</memory>").replace(
         "</devices>", "<memory model='dimm'><target><size unit='KiB'>100</size><node>0</node></target>"
                       "<address type='dimm' slot='1'/></memory></devices>")
-    plan = live_plan(odd, DIMM_BASE, AREAS["memory_devices"], dimms=[{"size": "64M", "node": 0, "slot": 0},
-                                                                    {"size": "100K", "node": 0, "slot": 1}])
+    plan = live_plan(odd, DIMM_BASE, AREAS["memory_devices"],
+                     dimms=[{"size": "64M", "node": 0, "slot": 0}, {"size": "100K", "node": 0, "slot": 1}])
     assert (plan.ops, plan.pending, plan.reasons) == ([], ["memory_devices.dimms"], {
         "memory_devices.dimms": "QEMU hot-plugs only DIMMs whose size is a multiple of 2 MiB, not 100 KiB"})
 
@@ -250,3 +250,32 @@ def test_a_host_action_refused_after_the_define_fails_with_changed(running, monk
         True, True, [], "reset_nvram: cannot remove /x_VARS.fd: Permission denied. The persistent definition is "
                         "updated; nothing was applied live")
     assert "host_changes" not in result and len(running.made[0].defined) == 1
+
+
+# --------------------------------------------------------------------------- found by the state machine (issue 9)
+
+def test_deleting_every_iothread_of_a_running_guest_removes_them_live():
+    with_iothreads = BASE.replace("</vcpu>", "</vcpu><iothreads>2</iothreads>", 1)
+    plan = live_plan(with_iothreads, with_iothreads, AREAS["iothreads"], state="deleted")
+    assert [(op.method, op.args) for _key, op in plan.ops] == [("del_iothread", (1,)), ("del_iothread", (2,))]
+
+
+def test_two_equal_new_dimms_are_both_attached():
+    without = DIMM_BASE.replace("<memory unit='MiB'>192</memory>", "<memory unit='MiB'>128</memory>").replace(
+        "<memory model='dimm'><target><size unit='MiB'>64</size><node>0</node></target>"
+        "<address type='dimm' slot='0'/></memory>", "")
+    plan = live_plan(without, without, AREAS["memory_devices"],
+                     dimms=[{"size": "256M", "node": 0}, {"size": "256M", "node": 0}])
+    assert [op.text for _key, op in plan.ops] == ["attach a 256 MiB DIMM to node 0"] * 2
+
+
+def test_deleting_current_on_a_guest_with_a_vcpus_list_puts_every_vcpu_online():
+    listed = BASE.replace("<vcpu placement='static' current='2'>4</vcpu>",
+                          "<vcpu placement='static' current='2'>4</vcpu><vcpus><vcpu id='0' enabled='yes' "
+                          "hotpluggable='no'/><vcpu id='1' enabled='yes' hotpluggable='yes'/><vcpu id='2' "
+                          "enabled='no' hotpluggable='yes'/><vcpu id='3' enabled='no' hotpluggable='yes'/></vcpus>")
+    assert listed != BASE
+    result = run_module("vcpus", {"xml": listed, "state": "deleted", "current": 2})
+    assert (result["changed"], result["after"]) == (True, {"maximum": 4, "placement": "static", "vcpus": [
+        {"id": 0, "enabled": True, "hotpluggable": False}, {"id": 1, "enabled": True, "hotpluggable": True},
+        {"id": 2, "enabled": True, "hotpluggable": True}, {"id": 3, "enabled": True, "hotpluggable": True}]})
