@@ -266,6 +266,7 @@ guests:
       sample: ["vcpus.maximum"]
 '''
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils import compile_once  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.module import run_multi_area_module
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.registry import AREAS
 

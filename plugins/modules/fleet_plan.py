@@ -197,6 +197,7 @@ map:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils import compile_once  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.fleet import plan_fleet
 

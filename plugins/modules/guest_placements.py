@@ -98,6 +98,7 @@ existing:
 """
 
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils import compile_once  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_module import GuardedModule
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import read_placements

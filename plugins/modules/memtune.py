@@ -139,6 +139,7 @@ dest:
   type: str
 '''
 
+from ansible_collections.virtuned.libvirt.plugins.module_utils import compile_once  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.memtune import AREA
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.module import run_area_module
 
