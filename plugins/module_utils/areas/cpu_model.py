@@ -72,6 +72,7 @@ def _fill_defaults(values):
     elif mode == "host-model" and values.get("check") is None:
         values["check"] = "partial"
     elif mode in ("host-passthrough", "maximum"):
+        values["match"] = None  # libvirt keeps match only with mode custom: it drops it here (libvirt 9.0)
         if values.get("check") is None:
             values["check"] = "none"
         if values.get("migratable") is None:
@@ -117,14 +118,16 @@ def adjust_target(result, view):
         # without a mode the rest of <cpu> means nothing: drop what depends on it
         result.update(match=None, check=None, migratable=None)
     result = _fill_defaults(result)
-    modelless = result.get("mode") in (None, "custom") and not any(
-        _set(result.get(name)) for name in result if name not in ("mode", "match", "check"))
+    # (a vendor or features without a model are refused by libvirt's parser before that: validate says so)
+    modelless = result.get("mode") in (None, "custom") and not _set((result.get("model") or {}).get("name")) \
+        and not _set(result.get("vendor")) and not _set(result.get("features"))
     if modelless and _is_x86_qemu(view.root) and _differs(result, view.current):
-        # libvirt drops a custom <cpu> without a model and writes its default CPU instead (on define, for an x86
-        # QEMU/KVM guest): that is the target, so that check mode, the result and a rerun all agree with libvirt
-        default = {name: ([] if isinstance(result.get(name), list) else None) for name in result}
-        default.update(LIBVIRT_DEFAULT_X86_CPU)
-        return default
+        # A custom <cpu> without a model gets libvirt's default CPU on define (x86 QEMU/KVM, checked on libvirt
+        # 9.0): mode custom, match exact, check none, model qemu64; the rest of <cpu> (topology, maxphysaddr,
+        # cache) stays. That is the target, so that check mode, the result and a rerun agree with libvirt.
+        filled = dict(result)
+        filled.update(LIBVIRT_DEFAULT_X86_CPU)
+        return filled
     return result
 
 

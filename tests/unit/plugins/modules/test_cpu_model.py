@@ -162,3 +162,22 @@ def test_replacing_another_cpu_with_nothing_gives_libvirts_default_cpu():
 def test_replacing_libvirts_default_cpu_with_an_empty_cache_changes_nothing():
     result = run_module("cpu_model", {"xml": _with_cpu(LIBVIRT_DEFAULT_CPU), "state": "replaced", "cache": {}})
     assert result["changed"] is False
+
+
+def test_a_cpu_without_a_model_keeps_its_other_settings_beside_libvirts_default_model():
+    # libvirt 9.0 on define: <cpu><maxphysaddr mode='emulate' bits='32'/></cpu> becomes this (found by the
+    # differential test)
+    result = run_module("cpu_model", {"xml": _with_cpu(LIBVIRT_DEFAULT_CPU.replace("qemu64", "kvm64")),
+                                      "state": "replaced", "maxphysaddr": {"mode": "emulate", "bits": 32}})
+    assert result["after"] == {"mode": "custom", "match": "exact", "check": "none",
+                               "model": {"name": "qemu64", "fallback": "forbid"},
+                               "maxphysaddr": {"mode": "emulate", "bits": 32}}
+
+
+def test_match_with_host_passthrough_is_dropped_as_libvirt_drops_it():
+    result = run_module("cpu_model", {"xml": _with_cpu(LIBVIRT_DEFAULT_CPU), "state": "replaced",
+                                      "mode": "host-passthrough", "match": "minimum"})
+    assert (result["changed"], result["after"]) == (True, {"mode": "host-passthrough", "check": "none",
+                                                           "migratable": True})
+    assert run_module("cpu_model", {"xml": result["xml"], "state": "replaced", "mode": "host-passthrough",
+                                    "match": "minimum"})["changed"] is False

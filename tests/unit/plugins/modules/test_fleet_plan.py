@@ -120,7 +120,8 @@ def test_a_partial_domain_xml_completed_offline_from_the_fleet_plan_is_schema_va
   <os>
     <type arch="x86_64">hvm</type>
   </os>
-  <cpu mode="custom" match="exact">
+  <cpu mode="custom" match="exact" check="none">
+    <model fallback="forbid">qemu64</model>
     <topology sockets="2" dies="1" cores="1" threads="2"/>
     <numa>
       <cell id="0" cpus="0-1" memory="131072" unit="KiB"/>
