@@ -85,7 +85,8 @@ def test_the_numa_pinning_role_records_the_profile_of_a_running_guest(guests):
     rc, tasks, _stats = run_playbook("numa_pinning_guests.yml", request)
     assert rc == 0, tasks
     placed = tasks[PLACE]["results"][0]
-    assert (placed["item"]["metadata"], placed["changed"]) == ({"profile": "dedicated@1"}, True)
+    # the role applies whole areas (placement_areas): the metadata area is one of them
+    assert (placed["item"]["areas"]["metadata"], placed["changed"]) == ({"profile": "dedicated@1"}, True)
     assert placed["after"]["metadata"] == {"profile": "dedicated@1"}
     for flags in (LIVE, CONFIG):
         assert recorded(dom, flags) == "<tuning profile=\"dedicated@1\"/>"
@@ -93,4 +94,4 @@ def test_the_numa_pinning_role_records_the_profile_of_a_running_guest(guests):
     rc, tasks, _stats = run_playbook("numa_pinning_guests.yml", request)
     assert rc == 0, tasks
     again = tasks[PLACE]["results"][0]
-    assert (again["item"]["metadata"], again["changed"]) == ({"profile": "dedicated@1"}, False)
+    assert (again["item"]["areas"]["metadata"], again["changed"]) == ({"profile": "dedicated@1"}, False)

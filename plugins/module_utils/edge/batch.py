@@ -13,14 +13,15 @@ query QEMU's monitor for an empty list (tens of milliseconds on a busy host).
 
 from __future__ import annotations
 
-from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import libvirt
+from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import load_libvirt
 
 
 def _state_names():
-    return {libvirt.VIR_DOMAIN_NOSTATE: "no state", libvirt.VIR_DOMAIN_RUNNING: "running",
-            libvirt.VIR_DOMAIN_BLOCKED: "blocked", libvirt.VIR_DOMAIN_PAUSED: "paused",
-            libvirt.VIR_DOMAIN_SHUTDOWN: "shutting down", libvirt.VIR_DOMAIN_SHUTOFF: "shut off",
-            libvirt.VIR_DOMAIN_CRASHED: "crashed", libvirt.VIR_DOMAIN_PMSUSPENDED: "suspended"}
+    binding = load_libvirt()
+    return {binding.VIR_DOMAIN_NOSTATE: "no state", binding.VIR_DOMAIN_RUNNING: "running",
+            binding.VIR_DOMAIN_BLOCKED: "blocked", binding.VIR_DOMAIN_PAUSED: "paused",
+            binding.VIR_DOMAIN_SHUTDOWN: "shutting down", binding.VIR_DOMAIN_SHUTOFF: "shut off",
+            binding.VIR_DOMAIN_CRASHED: "crashed", binding.VIR_DOMAIN_PMSUSPENDED: "suspended"}
 
 
 class BatchedReads:
@@ -31,14 +32,14 @@ class BatchedReads:
         self._memo = {}
         conn = edge.conn
         self._active = {dom.UUIDString() for dom in edge._call(
-            "listing active domains", conn.listAllDomains, libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)}
+            "listing active domains", conn.listAllDomains, load_libvirt().VIR_CONNECT_LIST_DOMAINS_ACTIVE)}
         self._persistent = {dom.UUIDString() for dom in edge._call(
-            "listing persistent domains", conn.listAllDomains, libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT)}
+            "listing persistent domains", conn.listAllDomains, load_libvirt().VIR_CONNECT_LIST_DOMAINS_PERSISTENT)}
         self._stats = {}
         if domains:
             try:  # the state group only: the vcpu and iothread groups would query every guest's QEMU monitor
-                found = conn.domainListGetStats(list(domains), libvirt.VIR_DOMAIN_STATS_STATE, 0)
-            except libvirt.libvirtError:
+                found = conn.domainListGetStats(list(domains), load_libvirt().VIR_DOMAIN_STATS_STATE, 0)
+            except load_libvirt().libvirtError:
                 found = []  # an older daemon: every question goes to the edge, one guest at a time
             self._stats = {dom.UUIDString(): stats for dom, stats in found}
 
