@@ -84,7 +84,7 @@ PARTIAL = """<domain type='kvm'>
 def test_a_partial_domain_xml_completed_offline_from_the_fleet_plan_is_schema_valid(tmp_path):
     """Issue 12 item 3: fleet_plan's entry -> placement_options -> domain_tuning with xml, no libvirt at all."""
     from conftest import run_module as run_in_process
-    from ansible_collections.virtuned.libvirt.plugins.filter.placement_options import placement_options
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import placement_options  # what the filter returns
 
     validator = shutil.which("virt-xml-validate")
     assert validator, "virt-xml-validate (libvirt-clients) is installed by make test's host set-up"

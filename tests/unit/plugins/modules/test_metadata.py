@@ -7,7 +7,7 @@ import pytest
 
 from conftest import fixture_text, run_module
 
-from ansible_collections.virtuned.libvirt.plugins.filter.placement_options import placement_options
+from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import placement_options  # what the filter returns
 from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.metadata import AREA
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import converge, plan_live
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain, to_string
