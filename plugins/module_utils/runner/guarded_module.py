@@ -17,9 +17,10 @@ from __future__ import annotations
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.uri import uri_secrets
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import MAX_DIGITS
 
-# An integer option never needs more digits than this (sizes in bytes are below 2**64).
-MAX_INT_DIGITS = 20
+# An integer option never needs more digits than this (libvirt reads numbers as 64-bit: engine/limits.py).
+MAX_INT_DIGITS = MAX_DIGITS
 
 
 def _digits(number):
