@@ -10,7 +10,7 @@ name: placement_refusal
 short_description: Why guests of a NUMA plan do not fit, naming the guests that hold the host's CPUs and memory
 version_added: 1.1.0
 description:
-  - Takes M(virtuned.libvirt.numa_plan)'s C(plan), the C(existing) result of M(virtuned.libvirt.guest_placements) and the
+  - Takes M(virtuned.libvirt.numa_plan)'s C(plan), the C(existing) result of M(virtuned.libvirt.guest_placements_info) and the
     C(host) result of M(virtuned.libvirt.host_info), and returns the numa_pinning role's refusal, one sentence per guest
     that does not fit (the planner's reason), then per host node the guests that hold CPUs or memory there, and which
     setting would change the outcome (C(numa_pinning_other_guests=ignore) when guests outside the list hold resources,
@@ -23,7 +23,7 @@ options:
     elements: dict
     required: true
   existing:
-    description: guest_placements' C(existing) (every defined guest and what it holds).
+    description: guest_placements_info's C(existing) (every defined guest and what it holds).
     type: list
     elements: dict
     required: true
@@ -95,7 +95,7 @@ def _holdings(existing, node_of):
 def placement_refusal(plan, existing, host, other_guests="hold", option="numa_pinning_guests"):
     """The refusal for the guests of ``plan`` that do not fit, or ''."""
     if not isinstance(plan, list) or not isinstance(existing, list) or not isinstance(host, dict):
-        raise AnsibleFilterError("placement_refusal: expected numa_plan's plan, guest_placements' existing and "
+        raise AnsibleFilterError("placement_refusal: expected numa_plan's plan, guest_placements_info's existing and "
                                  "host_info's host")
     unfit = [entry for entry in plan if not entry.get("fits")]
     if not unfit:
@@ -108,7 +108,7 @@ def placement_refusal(plan, existing, host, other_guests="hold", option="numa_pi
     try:
         holders = _holdings(considered, node_of)
     except (TuningError, KeyError, TypeError, ValueError) as exc:
-        raise AnsibleFilterError("placement_refusal: existing is not guest_placements' existing: %s" % exc)
+        raise AnsibleFilterError("placement_refusal: existing is not guest_placements_info's existing: %s" % exc)
     sentences = ["%s: %s does not fit (%s)." % (option, entry["name"], entry.get("reason") or "no reason given")
                  for entry in unfit]
     if holders:

@@ -32,7 +32,7 @@ options:
       - The fleet, a dict of inventory name to a dict with these keys.
       - C(host) (required), the host dict RV(virtuned.libvirt.host_info#module:host) returned on that host.
       - C(existing), the guests already on that host, as O(virtuned.libvirt.numa_plan#module:existing) (for
-        example what M(virtuned.libvirt.guest_placements) returns there).
+        example what M(virtuned.libvirt.guest_placements_info) returns there).
       - C(reserved_cpus), housekeeping CPUs, as O(virtuned.libvirt.numa_plan#module:reserved_cpus).
       - C(allocation), the host's overcommit ratios C(cpu_ratio) and C(ram_ratio), as
         O(virtuned.libvirt.numa_plan#module:allocation).
@@ -89,7 +89,7 @@ attributes:
 seealso:
   - module: virtuned.libvirt.numa_plan
   - module: virtuned.libvirt.host_info
-  - module: virtuned.libvirt.guest_placements
+  - module: virtuned.libvirt.guest_placements_info
 """
 
 EXAMPLES = r"""
@@ -98,7 +98,7 @@ EXAMPLES = r"""
   register: hv
 
 - name: Read what each hypervisor's guests hold
-  virtuned.libvirt.guest_placements:
+  virtuned.libvirt.guest_placements_info:
   register: held
 
 - name: Describe this hypervisor for the fleet

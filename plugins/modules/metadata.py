@@ -15,7 +15,7 @@ description:
     C(<virtuned:tuning xmlns:virtuned="urn:virtuned.libvirt:tuning:1"/>). Elements of other namespaces
     in C(<metadata>) (other applications' records) are never read, changed or removed.
   - O(profile) records the M(virtuned.libvirt.numa_plan) profile versions a guest was placed with
-    (the plan's C(plan[].metadata.profile)). M(virtuned.libvirt.guest_placements) reads it back, so that a
+    (the plan's C(plan[].metadata.profile)). M(virtuned.libvirt.guest_placements_info) reads it back, so that a
     re-plan uses the same versions, and M(virtuned.libvirt.tuning_info) reports whether the guest still matches it.
   - On a running guest the element is changed live too (C(virDomainSetMetadata)); the persistent definition follows.
   - The same options are M(virtuned.libvirt.domain_tuning)'s O(virtuned.libvirt.domain_tuning#module:metadata).

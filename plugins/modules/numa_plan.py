@@ -221,7 +221,7 @@ options:
       - Guests already on the host and what they hold. Their CPUs and memory are not given to others;
         an entry named like a request is that guest's old placement, released and planned again first.
       - When left out and O(host) is left out too, it is read from every guest defined on O(uri)
-        (as M(virtuned.libvirt.guest_placements) reads it); when O(host) is given, nothing is read and
+        (as M(virtuned.libvirt.guest_placements_info) reads it); when O(host) is given, nothing is read and
         no guest holds anything.
     type: list
     elements: dict

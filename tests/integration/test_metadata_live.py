@@ -48,8 +48,8 @@ def test_profile_recorded_live_and_persistently_on_a_running_guest(guests):
     assert info["areas"]["metadata"] == info["live_areas"]["metadata"] == {"profile": "dedicated@1"}
     assert info["profile"] == {"profile": "dedicated@1", "matches": True, "differences": []}
     assert [d for d in info["drift"] if d["area"] == "metadata"] == []
-    # the guest_placements module reads it back for the next plan
-    existing = run_module("guest_placements", {"uri": QEMU_URI})["existing"]
+    # the guest_placements_info module reads it back for the next plan
+    existing = run_module("guest_placements_info", {"uri": QEMU_URI})["existing"]
     assert [e.get("profile") for e in existing if e["name"] == NAME] == ["dedicated@1"]
 
     again = run_module("domain_tuning", dict(options, uri=QEMU_URI, name=NAME))

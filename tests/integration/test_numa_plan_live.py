@@ -8,7 +8,7 @@ PINNED = "<cputune><vcpupin vcpu='0' cpuset='0'/></cputune>"
 
 def test_defined_guests_hold_their_cpus(guests):
     guests(NAME, vcpus=1, start=False, extra=PINNED)
-    placements = run_module("guest_placements", {"uri": "qemu:///system"})
+    placements = run_module("guest_placements_info", {"uri": "qemu:///system"})
     mine = [entry for entry in placements["existing"] if entry["name"] == NAME]
     assert mine == [{"name": NAME, "cpus": "0", "memory": [{"node": 0, "size": "128 MiB", "page_size": "small"}],
                      "active": False}]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -119,33 +118,73 @@ def test_installed_collection_works(tarball, tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+# What ansible-builder finds in the installed collection (meta/execution-environment.yml -> requirements.txt,
+# bindep.txt), line for line: the requirement and the comment introspection adds to it.
+EE_PYTHON = ["lxml>=4.6", "libvirt-python>=6.10.0"]
+EE_SYSTEM = [
+    "gcc [compile platform:dpkg platform:rpm]",
+    "pkg-config [compile platform:dpkg]",
+    "pkgconf-pkg-config [compile platform:rpm]",
+    "python3-dev [compile platform:dpkg]",
+    "python3-devel [compile platform:rpm]",
+    "libvirt-dev [compile platform:dpkg]",
+    "libvirt-devel [compile platform:rpm]",
+    "libvirt0 [platform:dpkg]",
+    "libvirt-libs [platform:rpm]",
+]
+FROM = "  # from collection virtuned.libvirt"
+# the packages bindep selects from them per family: with [compile] to build libvirt-python, else to run it
+EE_PACKAGES = {
+    ("platform:dpkg", "compile"): ["gcc", "pkg-config", "python3-dev", "libvirt-dev", "libvirt0"],
+    ("platform:rpm", "compile"): ["gcc", "pkgconf-pkg-config", "python3-devel", "libvirt-devel", "libvirt-libs"],
+    ("platform:dpkg",): ["libvirt0"],
+    ("platform:rpm",): ["libvirt-libs"],
+}
+
+
 def builder():
-    """ansible-builder next to this Python, else on PATH; the test is skipped without it."""
-    local = os.path.join(BIN, "ansible-builder")
-    found = local if os.path.exists(local) else shutil.which("ansible-builder")
-    if not found:
-        pytest.skip("ansible-builder is not installed")
-    return found
+    """ansible-builder next to this Python (requirements-dev.txt installs it)."""
+    tool = os.path.join(BIN, "ansible-builder")
+    assert os.path.exists(tool), "ansible-builder is not installed: make venv (requirements-dev.txt) installs it"
+    return tool
 
 
-def test_execution_environment_dependencies(tarball, tmp_path):
-    tool = builder()
-    dest = tmp_path / "collections"
-    config = tmp_path / "ansible.cfg"
+@pytest.fixture(scope="module")
+def installed(tarball, tmp_path_factory):
+    """The tarball installed into a collections directory of its own."""
+    top = tmp_path_factory.mktemp("installed")
+    dest = top / "collections"
+    config = top / "ansible.cfg"
     config.write_text("[defaults]\n")
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest), ANSIBLE_CONFIG=str(config))
     subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "-p", str(dest), str(tarball)],
-                   check=True, capture_output=True, text=True, env=env, cwd=str(tmp_path))
-    found = subprocess.run([tool, "introspect", "--sanitize", str(dest)], check=True, capture_output=True, text=True)
+                   check=True, capture_output=True, text=True, env=env, cwd=str(top))
+    return dest
+
+
+def test_execution_environment_introspection(installed):
+    found = subprocess.run([builder(), "introspect", "--sanitize", str(installed)],
+                           check=True, capture_output=True, text=True)
     data = yaml.safe_load(found.stdout)
-    with open(os.path.join(ROOT, "requirements.txt")) as handle:
-        python = [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+    assert data == {"python": [line + FROM for line in EE_PYTHON], "system": [line + FROM for line in EE_SYSTEM]}
+    # the files beside meta/execution-environment.yml are the ones introspected
+    with open(os.path.join(ROOT, "meta", "execution-environment.yml")) as handle:
+        assert yaml.safe_load(handle) == {"version": 1,
+                                          "dependencies": {"python": "requirements.txt", "system": "bindep.txt"}}
+
+
+def test_bindep_packages_per_family():
+    from bindep.depends import Depends  # ansible-builder's dependency
+
     with open(os.path.join(ROOT, "bindep.txt")) as handle:
-        system = [line.strip() for line in handle if line.strip() and not line.startswith("#")]
-    assert data["python"] == ["%s  # from collection virtuned.libvirt" % line for line in python]
-    assert data["system"] == ["%s  # from collection virtuned.libvirt" % line for line in system]
-    assert [line.split()[0].split(">=")[0] for line in python] == ["lxml", "libvirt-python"]
-    # the build context (no container engine is needed to write it)
+        depends = Depends(handle.read())
+    assert {profiles: [rule[0] for rule in depends.active_rules(list(profiles))] for profiles in EE_PACKAGES} == \
+        EE_PACKAGES
+
+
+def test_execution_environment_build_context(installed, tmp_path):
+    """`ansible-builder create` writes the build context (no container engine needed); the context's own
+    introspection script, which the image build runs on the installed collections, writes the same files."""
     definition = tmp_path / "execution-environment.yml"
     definition.write_text(yaml.safe_dump({
         "version": 3,
@@ -157,8 +196,37 @@ def test_execution_environment_dependencies(tarball, tmp_path):
             "galaxy": {"collections": [{"name": "virtuned.libvirt", "version": ">=1.0.0"}]},
         },
     }))
-    subprocess.run([tool, "create", "-f", str(definition), "-c", str(tmp_path / "context")],
+    context = tmp_path / "context"
+    subprocess.run([builder(), "create", "-f", str(definition), "-c", str(context)],
                    check=True, capture_output=True, text=True, cwd=str(tmp_path))
-    with open(tmp_path / "context" / "_build" / "requirements.yml") as handle:
+    with open(context / "_build" / "requirements.yml") as handle:
         assert yaml.safe_load(handle) == {"collections": [{"name": "virtuned.libvirt", "version": ">=1.0.0"}]}
-    assert (tmp_path / "context" / "_build" / "scripts" / "introspect.py").is_file()
+    with open(context / "Dockerfile") as handle:
+        steps = [line.strip() for line in handle]
+    introspect_step = ("RUN $PYCMD /output/scripts/introspect.py introspect --write-bindep=/tmp/src/bindep.txt "
+                       "--write-pip=/tmp/src/requirements.txt")
+    assert introspect_step in steps
+    assert 'ARG ANSIBLE_INSTALL_REFS="ansible-core>=2.19,<2.20 ansible-runner"' in steps
+    pip_file, bindep_file = tmp_path / "requirements.txt", tmp_path / "bindep.txt"
+    subprocess.run([sys.executable, str(context / "_build" / "scripts" / "introspect.py"), "introspect",
+                    "--write-bindep=%s" % bindep_file, "--write-pip=%s" % pip_file, str(installed)],
+                   check=True, capture_output=True, text=True)
+    assert pip_file.read_text().splitlines() == [line + FROM for line in EE_PYTHON]
+    assert bindep_file.read_text().splitlines() == [line + FROM for line in EE_SYSTEM]
+
+
+def test_unit_requirements_pinned_as_the_dev_venv():
+    """ansible-test units --venv installs tests/unit/requirements.txt with tests/unit/constraints.txt: the same
+    versions as the development venv (constraints.txt)."""
+    def pins(path):
+        with open(os.path.join(ROOT, path)) as handle:
+            return dict(line.strip().split("==") for line in handle if "==" in line and not line.startswith("#"))
+
+    def names(path):
+        with open(os.path.join(ROOT, path)) as handle:
+            return [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+
+    unit = pins("tests/unit/constraints.txt")
+    assert sorted(unit) == sorted(names("tests/unit/requirements.txt")) == ["hypothesis", "libvirt-python", "lxml"]
+    dev = pins("constraints.txt")
+    assert unit == {name: dev[name] for name in unit}

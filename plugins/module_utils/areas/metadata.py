@@ -9,7 +9,7 @@
 
 Only that element is this area's: other applications' elements in <metadata> (other namespaces)
 are never read, changed or removed. ``profile`` is the numa_plan profile versions the guest was
-placed with (plan[].metadata.profile), which guest_placements reads back for a re-plan.
+placed with (plan[].metadata.profile), which guest_placements_info reads back for a re-plan.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
 Pure functions (XML and dicts in, dicts out), except read_placements at the end, which reads
 through libvirt_edge.
 
-The numa_pinning role reads every defined guest (guest_placements module), hands the result to
+The numa_pinning role reads every defined guest (guest_placements_info module), hands the result to
 numa_plan as ``existing`` (so re-planned guests land where they were and new ones take what is
 left), and sizes the hugepage pools from the plan's ``host_requirements`` (hugepage_reservation
 filter). The reading rules are here, next to each other:

@@ -217,7 +217,7 @@ def fixed_arguments(module, spec, where):
                                       "timeout": st.sampled_from([0, 1])})
     if module == "kernel_cmdline":
         return st.fixed_dictionaries({"root": st.just(where["root"])})
-    if module in ("numa_plan", "guest_placements"):
+    if module in ("numa_plan", "guest_placements_info"):
         args = {"uri": st.one_of(st.just("test:///default"), uri_strategy())}
         if module == "numa_plan":
             args["host"] = st.one_of(st.just(where["host"]), value_strategy({"type": "dict"}))
@@ -526,7 +526,7 @@ def default_base(module, spec, where):
         "hugepage_pools": {"sysfs_root": where["sys"], "proc_root": where["proc"], "timeout": 0},
         "kernel_cmdline": {"root": where["root"], "name": "fuzz"},
         "numa_plan": {"uri": "test:///default", "host": where["host"], "guests": []},
-        "guest_placements": {"uri": "test:///default"},
+        "guest_placements_info": {"uri": "test:///default"},
         "fleet_plan": {"hosts": {"hv1": {"host": where["host"]}}, "guests": []},
     }[module]
 

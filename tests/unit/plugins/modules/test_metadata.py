@@ -149,7 +149,7 @@ HOST = {"cpus": [{"id": c, "online": True, "node": 0, "socket": 0, "die": 0, "co
 
 def test_a_plan_with_a_profile_is_recorded_read_back_and_checked():
     """numa_plan -> placement_options -> domain_tuning: the guest records the versions it was placed with,
-    guest_placements reads them back, and profile_check finds the guest matches them."""
+    guest_placements_info reads them back, and profile_check finds the guest matches them."""
     entry = plan(HOST, [{"name": "vt-meta", "profile": "dedicated", "vcpus": 2, "memory": "128M"}],
                  reserved_cpus="0")["plan"][0]
     options = placement_options(entry)

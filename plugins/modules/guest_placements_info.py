@@ -8,7 +8,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: guest_placements
+module: guest_placements_info
 short_description: Read what the defined guests hold on the host, as numa_plan's existing
 version_added: 1.0.0
 description:
@@ -22,6 +22,7 @@ description:
     name one host node, and from the running definition when the guest runs. On a one-node host all memory is
     on node 0; memory bound to several nodes at once is not counted on any.
   - Read-only; the result is the same in check mode.
+  - Called C(guest_placements) before 1.0.0; that name still runs this module, with a deprecation warning, until 2.0.0.
 author:
   - virtuned.libvirt contributors (@virtuned)
 extends_documentation_fragment:
@@ -47,7 +48,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Read what the guests hold
-  virtuned.libvirt.guest_placements:
+  virtuned.libvirt.guest_placements_info:
   register: placements
 
 - name: Plan a new guest next to them
