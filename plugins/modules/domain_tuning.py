@@ -140,6 +140,8 @@ options:
       - When the guest is already defined there, the XML gives only its identity, and the defined guest is converged with
         the area options exactly as a call with O(name) converges it (O(state), O(live), O(backup), check and diff mode
         alike), and its other settings and devices are left as they are. So a rerun of the same task changes nothing.
+      - With O(state=gathered) nothing is defined; RV(gathered) holds the settings of the defined guest, else those
+        of the XML.
       - A guest of the XML's name with another uuid, or of its uuid with another name, is refused, and so is an XML
         without a C(<name>). Not valid with O(dest).
     type: bool

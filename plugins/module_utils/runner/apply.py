@@ -278,7 +278,8 @@ def apply_define(params, requests, check_mode):
     A guest of the XML's uuid (or, without one, of its name) already defined on ``uri`` is converged exactly as a
     ``name`` call converges it (apply_connected: the XML gives only its identity). Otherwise the XML is completed
     with the areas, checked by every rule against the host's facts, defined with libvirt's schema validation and
-    read back; ``outcome.new_definition`` is the XML defined (in check mode, the one that would be).
+    read back; ``outcome.new_definition`` is the XML defined (in check mode, the one that would be). Gathering
+    defines nothing: it returns the settings of the defined guest, else those of the XML.
     """
     root = parse_domain(params["xml"], "xml")
     name, uuid = (root.findtext("name") or "").strip(), (root.findtext("uuid") or "").strip()
@@ -292,6 +293,8 @@ def apply_define(params, requests, check_mode):
         outcome = Outcome()
         ctx = host_context(edge, root)
         outcome.results = converge(root, requests, ctx)
+        if all(request[2] == "gathered" for request in requests):
+            return outcome  # the XML's own settings; nothing is defined
         outcome.new_definition = outcome.xml = to_document(root)
         if check_mode:
             outcome.host_changes = [action.text for result in outcome.results for action in result.host_actions]

@@ -137,3 +137,17 @@ def test_bad_combinations_are_refused_naming_the_options():
     nameless = PARTIAL.replace("<name>vt-define</name>", "")
     assert run_module("domain_tuning", args(xml=nameless))["msg"] == (
         "xml: the domain has no <name>: define needs the name of the guest to define")
+
+
+def test_gathering_defines_nothing_and_reads_the_xml_then_the_defined_guest(testdriver):
+    conn, created = testdriver
+    created.append("vt-define")
+    gathered = {"xml": PARTIAL, "uri": URI, "define": True, "state": "gathered", "vcpus": {}, "cputune": {}}
+    result = run_module("domain_tuning", gathered)
+    assert result == {"changed": False, "defined": False, "live_changes": [], "restart_required": False,
+                      "gathered": {"vcpus": {}, "cputune": {}}}
+    assert "vt-define" not in [dom.name() for dom in conn.listAllDomains()]
+    run_module("domain_tuning", args())
+    result = run_module("domain_tuning", gathered)
+    assert result["gathered"] == {"vcpus": {"maximum": 2, "placement": "static"}, "cputune": {"emulatorpin": "0"}}
+    assert result["defined"] is False
