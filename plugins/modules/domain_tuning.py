@@ -123,6 +123,25 @@ options:
       metadata:
         description: The options of M(virtuned.libvirt.metadata).
         type: dict
+  define:
+    description:
+      - With O(xml) and O(uri) (or its default), make sure the guest of the XML is defined on that libvirt and
+        converged with the area options given.
+      - When no guest of the XML's C(<uuid>) (without one, of its C(<name>)) is defined there, the XML, which may be
+        partial (a name, memory, the devices; no tuning), is completed with the area options as the offline path
+        completes it, checked by every rule against that host's facts, and defined with libvirt's schema validation
+        (C(VIR_DOMAIN_DEFINE_VALIDATE)). The user's devices are kept as given. The result has C(changed=true),
+        RV(defined) true, RV(xml) (the definition libvirt holds), and in diff mode the whole new definition as the first
+        diff. Check mode defines nothing and reports the same. The new guest is not started.
+      - When the guest is already defined there, the XML gives only its identity, and the defined guest is converged with
+        the area options exactly as a call with O(name) converges it (O(state), O(live), O(backup), check and diff mode
+        alike), and its other settings and devices are left as they are. So a rerun of the same task changes nothing.
+      - With O(state=gathered) nothing is defined; RV(gathered) holds the settings of the defined guest, else those
+        of the XML.
+      - A guest of the XML's name with another uuid, or of its uuid with another name, is refused, and so is an XML
+        without a C(<name>). Not valid with O(dest).
+    type: bool
+    default: false
 notes:
   - With O(state=gathered) every area is gathered; name areas with an empty dictionary to gather only those.
   - With O(state=replaced) or O(state=deleted) only the areas given are replaced or deleted.
@@ -158,6 +177,21 @@ EXAMPLES = r'''
       emulatorpin: 0-1
     memory_backing:
       hugepages: [{size: 2M}]
+
+- name: Define db02 from partial XML on this hypervisor, tuned from its fleet_plan entry (a rerun changes nothing)
+  virtuned.libvirt.domain_tuning:
+    define: true
+    uri: qemu:///system
+    xml: "{{ lookup('ansible.builtin.file', 'db02-base.xml') }}"
+    state: replaced
+    vcpus: "{{ areas.vcpus }}"
+    cpu_model: "{{ areas.cpu_model }}"
+    numa: "{{ areas.numa }}"
+    cputune: "{{ areas.cputune }}"
+    memory_backing: "{{ areas.memory_backing }}"
+  vars:
+    areas: "{{ fleet.plans[inventory_hostname] | selectattr('name', 'eq', 'db02') | first
+               | virtuned.libvirt.placement_options }}"
 
 - name: Every guest of the host in one call; db01 is restarted when a change waits for its boot
   virtuned.libvirt.domain_tuning:
@@ -252,9 +286,16 @@ backup_file:
   returned: when O(backup=true) and something changed
   type: str
 xml:
-  description: The resulting domain XML.
+  description:
+    - The resulting domain XML.
+    - With O(define), the definition libvirt holds after defining a new guest (in check mode, the XML that would be
+      defined); not returned when the guest was already defined.
   returned: when O(xml) is given
   type: str
+defined:
+  description: With O(define), true when the guest was not defined and this task defined it (in check mode, would).
+  returned: when O(define=true)
+  type: bool
 dest:
   description: The file the complete resulting XML (secrets kept, mode 0600) was written to.
   returned: when O(dest) is given

@@ -119,10 +119,16 @@ class LibvirtEdge:
     def is_persistent(self, dom):
         return bool(self._call("asking whether %s is persistent" % dom.name(), dom.isPersistent))
 
-    def define(self, xml):
-        """Define the domain; the XML keeps the existing uuid, so this updates it."""
+    def define(self, xml, validate=False):
+        """Define the domain; the XML keeps the existing uuid, so this updates it.
+
+        ``validate``: libvirt checks the XML against its RNG schema first (a new guest, runner/apply.py).
+        """
         try:
-            dom = self.conn.defineXML(xml)
+            if validate:
+                dom = self.conn.defineXMLFlags(xml, libvirt.VIR_DOMAIN_DEFINE_VALIDATE)
+            else:
+                dom = self.conn.defineXML(xml)
         except libvirt.libvirtError as exc:
             raise LibvirtCallError("libvirt refused the new definition: %s" % _message(exc))
         if dom is None:

@@ -58,6 +58,7 @@ class Outcome:
         self.restarted = False
         self.in_force = None
         self.stopped = False
+        self.new_definition = None  # apply_define: the XML of a guest defined new (in check mode: would be)
 
 
 # edge/connection.py's LibvirtEdge, imported by the first connected run: an offline run needs neither it nor libvirt
@@ -277,3 +278,66 @@ class _NoLock:
 
 def _lock(edge, dom, skip):
     return _NoLock() if skip else edge.domain_lock(dom)
+
+
+def apply_define(params, requests, check_mode):
+    """domain_tuning with ``define``: define the ``xml`` option's guest on ``uri`` when it is not defined there.
+
+    A guest of the XML's uuid (or, without one, of its name) already defined on ``uri`` is converged exactly as a
+    ``name`` call converges it (apply_connected: the XML gives only its identity). Otherwise the XML is completed
+    with the areas, checked by every rule against the host's facts, defined with libvirt's schema validation and
+    read back; ``outcome.new_definition`` is the XML defined (in check mode, the one that would be). Gathering
+    defines nothing: it returns the settings of the defined guest, else those of the XML.
+    """
+    root = parse_domain(params["xml"], "xml")
+    name, uuid = (root.findtext("name") or "").strip(), (root.findtext("uuid") or "").strip()
+    if not name:
+        raise TuningError("xml: the domain has no <name>: define needs the name of the guest to define")
+    edge = _edge_class()(params.get("uri") or default_uri())
+    try:
+        dom = _defined_as(edge, name, uuid)
+        if dom is not None:
+            return apply_connected(dict(params, name=None, uuid=dom.UUIDString()), requests, check_mode, edge)
+        outcome = Outcome()
+        ctx = host_context(edge, root)
+        outcome.results = converge(root, requests, ctx)
+        if all(request[2] == "gathered" for request in requests):
+            return outcome  # the XML's own settings; nothing is defined
+        outcome.new_definition = outcome.xml = to_document(root)
+        if check_mode:
+            outcome.host_changes = [action.text for result in outcome.results for action in result.host_actions]
+            return outcome
+        if _defined_as(edge, name, uuid) is not None:
+            raise TuningError("xml: %s was defined on %s by another writer meanwhile; nothing was defined, run again"
+                              % (name, edge.shown_uri))
+        try:
+            dom = edge.define(outcome.new_definition, validate=True)
+        except LibvirtCallError as exc:
+            raise DefineRefused("%s; nothing was defined" % exc)
+        outcome.defined = True
+        outcome.xml = edge.persistent_xml(dom)
+        outcome.warnings.extend(not_held(outcome.results, outcome.xml))
+        _run_host_actions(edge, dom, [action for result in outcome.results for action in result.host_actions],
+                          outcome)
+        return outcome
+    except FactMissing as exc:
+        raise TuningError("internal: the host fact %s was asked for after the rules ran" % (exc,))
+    finally:
+        edge.close()
+
+
+def _defined_as(edge, name, uuid):
+    """The domain on ``edge`` the XML of ``name`` / ``uuid`` names, None when there is none; a clash fails."""
+    for dom in edge.list_domains():
+        same_uuid = bool(uuid) and dom.UUIDString().lower() == uuid.lower()
+        if same_uuid and dom.name() != name:
+            raise TuningError("xml: the domain of uuid %s on %s is named %s, not %s" % (uuid, edge.shown_uri,
+                                                                                     dom.name(), name))
+        if not same_uuid and dom.name() == name:
+            if uuid:
+                raise TuningError("xml: a domain named %s is defined on %s with uuid %s, not %s"
+                                  % (name, edge.shown_uri, dom.UUIDString(), uuid))
+            return dom
+        if same_uuid:
+            return dom
+    return None

@@ -16,10 +16,10 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.guarded_module import GuardedModule, screen_arguments
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.uri import uri_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import STATES
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import domain_secrets
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import domain_secrets, parse_domain
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.apply import (
-    DefineRefused, apply_connected, apply_offline,
+    DefineRefused, apply_connected, apply_define, apply_offline,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.restart import (
     RESTART_CHOICES, SHUTDOWN_TIMEOUT, check_restart_options, guest_restart,
@@ -84,10 +84,13 @@ def multi_area_spec(areas):
     guest.update({name: {"type": "dict"} for name in areas})
     spec["guests"] = {"type": "list", "elements": "dict", "options": guest,
                       "mutually_exclusive": [["name", "uuid"]], "required_one_of": [["name", "uuid"]]}
+    spec["define"] = {"type": "bool", "default": False}
     options = {
-        "mutually_exclusive": [["name", "uuid", "xml", "guests"], ["xml", "uri"]],
+        # xml and uri together only with define: run_multi_area_module checks that pair
+        "mutually_exclusive": [["name", "uuid", "xml", "guests"]],
         "required_one_of": [["name", "uuid", "xml", "guests"]],
         "required_by": COMMON_OPTIONS["required_by"],
+        "required_if": [["define", True, ["xml"]]],
     }
     return spec, options
 
@@ -98,6 +101,10 @@ def run_multi_area_module(areas):
     module = GuardedModule(argument_spec=spec, supports_check_mode=True, **options)
     params = module.params
     _check_restart_options(module)
+    if params["define"] and params.get("dest") is not None:
+        module.fail_json(msg="parameters are mutually exclusive: define|dest")
+    if not params["define"] and params.get("xml") is not None and params.get("uri") is not None:
+        module.fail_json(msg="parameters are mutually exclusive: xml|uri (a uri with xml needs define: true)")
     if params.get("guests") is not None:
         module.exit_json(**run_guests_module(module, areas))
     state = params["state"]
@@ -202,7 +209,9 @@ def run_requests(module, requests, area_keys=False):
     for secret in domain_secrets(params.get("xml")):
         module.no_log_values.add(secret)
     try:
-        if params.get("xml") is not None:
+        if params.get("define"):
+            outcome = apply_define(params, requests, module.check_mode)
+        elif params.get("xml") is not None:
             outcome = apply_offline(params, requests, module.check_mode)
         else:
             outcome = apply_connected(params, requests, module.check_mode)
@@ -211,6 +220,8 @@ def run_requests(module, requests, area_keys=False):
     except TuningError as exc:
         module.fail_json(msg=str(exc))
     result, warnings = build_results(outcome, requests, area_keys, diff=module._diff)
+    if params.get("define"):
+        _define_results(outcome, result, module._diff)
     for warning in warnings:
         module.warn(warning)
     if outcome.failed is not None:
@@ -221,3 +232,15 @@ def run_requests(module, requests, area_keys=False):
 def _shown(value):
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+def _define_results(outcome, result, diff):
+    """domain_tuning with define: RV(defined), and the whole new definition as the first diff."""
+    result["defined"] = outcome.new_definition is not None
+    if outcome.new_definition is None:
+        return
+    result["changed"] = True
+    if diff:
+        name = parse_domain(outcome.new_definition, "the new definition").findtext("name")
+        whole = {"before_header": "%s (not defined)" % name, "before": "",
+                 "after_header": "%s (new definition)" % name, "after": outcome.new_definition}
+        areas = result.get("diff", [])
+        result["diff"] = [whole] + (areas if isinstance(areas, list) else [areas])
