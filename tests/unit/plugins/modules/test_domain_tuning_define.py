@@ -145,7 +145,7 @@ def test_gathering_defines_nothing_and_reads_the_xml_then_the_defined_guest(test
     gathered = {"xml": PARTIAL, "uri": URI, "define": True, "state": "gathered", "vcpus": {}, "cputune": {}}
     result = run_module("domain_tuning", gathered)
     assert result == {"changed": False, "defined": False, "live_changes": [], "restart_required": False,
-                      "gathered": {"vcpus": {}, "cputune": {}}}
+                      "restarted": False, "gathered": {"vcpus": {}, "cputune": {}}}
     assert "vt-define" not in [dom.name() for dom in conn.listAllDomains()]
     run_module("domain_tuning", args())
     result = run_module("domain_tuning", gathered)
