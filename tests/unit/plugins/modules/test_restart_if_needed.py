@@ -87,8 +87,8 @@ def no_connection(monkeypatch):
      "guests[0].restart: 3 is not valid: expected never or if_needed (older spellings: true is if_needed, "
      "false is never, force is if_needed with force_off)"),
 ])
-def test_bad_restart_options_fail_naming_option_value_and_rule_before_any_connection(module, args, message,
-                                                                                      monkeypatch):
+def test_bad_restart_options_fail_naming_option_value_and_rule_before_any_connection(
+        module, args, message, monkeypatch):
     no_connection(monkeypatch)
     assert run_module(module, dict(args, uri=URI)) == {"failed": True, "msg": message}
 
