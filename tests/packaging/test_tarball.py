@@ -230,3 +230,13 @@ def test_unit_requirements_pinned_as_the_dev_venv():
     assert sorted(unit) == sorted(names("tests/unit/requirements.txt")) == ["hypothesis", "libvirt-python", "lxml"]
     dev = pins("constraints.txt")
     assert unit == {name: dev[name] for name in unit}
+
+
+def test_galaxy_importer_imports_without_warnings(tarball):
+    """galaxy-importer (its own venv: tests/packaging/galaxy_importer.sh) imports the tarball: ansible-doc,
+    ansible-lint's production profile and flake8 on every plugin, no WARNING or ERROR line (ansible-test off)."""
+    run = subprocess.run(["bash", os.path.join(ROOT, "tests", "packaging", "galaxy_importer.sh"), str(tarball)],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[-1].startswith(
+        "galaxy-importer: %s imported with no warnings (" % os.path.basename(str(tarball)))
