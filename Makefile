@@ -73,13 +73,17 @@ docs-site: venv collection
 # The release tarball, .build/dist/virtuned-libvirt-<version>.tar.gz: the collection only (galaxy.yml build_ignore;
 # tests/packaging checks what it holds).
 build: venv collection
-	@rm -f $(BUILD)/dist/virtuned-libvirt-*.tar.gz
-	@$(VENV)/bin/ansible-galaxy collection build $(ROOT) --output-path $(BUILD)/dist --force >/dev/null
-	@$(PY) -c 'import json, os, sys, tarfile; t = tarfile.open(sys.argv[1]); m = t.getmembers(); \
-		f = json.load(t.extractfile("FILES.json"))["files"]; \
-		print("%s: %d bytes, %d members, %d files (FILES.json: %d files, %d directories)" % (sys.argv[1], \
-		os.path.getsize(sys.argv[1]), len(m), sum(x.isfile() for x in m), sum(e["ftype"] == "file" for e in f), \
-		sum(e["ftype"] == "dir" for e in f)))' $(TARBALL)
+	$(build-tarball)
+
+define build-tarball
+@rm -f $(BUILD)/dist/virtuned-libvirt-*.tar.gz
+@$(VENV)/bin/ansible-galaxy collection build $(ROOT) --output-path $(BUILD)/dist --force >/dev/null
+@$(PY) -c 'import json, os, sys, tarfile; t = tarfile.open(sys.argv[1]); m = t.getmembers(); \
+	f = json.load(t.extractfile("FILES.json"))["files"]; \
+	print("%s: %d bytes, %d members, %d files (FILES.json: %d files, %d directories)" % (sys.argv[1], \
+	os.path.getsize(sys.argv[1]), len(m), sum(x.isfile() for x in m), sum(e["ftype"] == "file" for e in f), \
+	sum(e["ftype"] == "dir" for e in f)))' $(TARBALL)
+endef
 
 # galaxy-importer on the tarball (its own venv, no container; fails on any warning).
 import-check: build
@@ -93,8 +97,8 @@ release: venv collection
 	@$(VENV)/bin/antsibull-changelog lint
 	@bash docs/build.sh
 	@$(PY) docs/check_examples.py
-	@$(MAKE) --no-print-directory build import-check
-	@$(PY) -m pytest -q -p no:randomly tests/packaging
+	$(build-tarball)
+	@$(PY) -m pytest -q -p no:randomly tests/packaging   # the tarball's files, EE, changelog, galaxy-importer
 	@echo "release $(VERSION): review CHANGELOG.rst, commit, tag $(VERSION), then" \
 		"ansible-galaxy collection publish $(TARBALL) --token ... (docs/releasing.md)"
 
