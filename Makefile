@@ -7,6 +7,8 @@ BUILD := $(ROOT)/.build
 COLL_PATH := $(BUILD)/collections
 COLL_LINK := $(COLL_PATH)/ansible_collections/virtuned/libvirt
 PYTHON ?= python3
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+TARBALL := $(BUILD)/dist/virtuned-libvirt-$(VERSION).tar.gz
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_PATH)
 export ANSIBLE_PYTHON_INTERPRETER := $(VENV)/bin/python
@@ -15,7 +17,8 @@ export PATH := $(VENV)/bin:$(PATH)
 export PYTHONPATH := $(COLL_PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all host packages venv collection demo test test-unit test-integration sanity lint molecule docs bench bench-guest soak clean
+.PHONY: all host packages venv collection demo test test-unit test-integration sanity lint molecule docs docs-site \
+	build import-check release bench bench-guest soak clean
 
 all: test
 
@@ -62,6 +65,42 @@ molecule: venv collection
 
 docs: venv collection
 	@bash docs/build.sh
+
+# The HTML docs site (antsibull-docs sphinx-init + sphinx-build) in .build/docs-site/build/html.
+docs-site: venv collection
+	@bash docs/build.sh --site
+
+# The release tarball, .build/dist/virtuned-libvirt-<version>.tar.gz: the collection only (galaxy.yml build_ignore;
+# tests/packaging checks what it holds).
+build: venv collection
+	$(build-tarball)
+
+define build-tarball
+@rm -f $(BUILD)/dist/virtuned-libvirt-*.tar.gz
+@$(VENV)/bin/ansible-galaxy collection build $(ROOT) --output-path $(BUILD)/dist --force >/dev/null
+@$(PY) -c 'import json, os, sys, tarfile; t = tarfile.open(sys.argv[1]); m = t.getmembers(); \
+	f = json.load(t.extractfile("FILES.json"))["files"]; \
+	print("%s: %d bytes, %d members, %d files (FILES.json: %d files, %d directories)" % (sys.argv[1], \
+	os.path.getsize(sys.argv[1]), len(m), sum(x.isfile() for x in m), sum(e["ftype"] == "file" for e in f), \
+	sum(e["ftype"] == "dir" for e in f)))' $(TARBALL)
+endef
+
+# galaxy-importer on the tarball (its own venv, no container; fails on any warning).
+import-check: build
+	@bash tests/packaging/galaxy_importer.sh $(TARBALL)
+
+# Release $(VERSION) (galaxy.yml) after the bump and the release_summary fragment (docs/releasing.md):
+# the changelog, the docs reference, the tarball and its checks. Publishing stays a manual step.
+release: venv collection
+	@$(VENV)/bin/antsibull-changelog lint
+	@$(VENV)/bin/antsibull-changelog release --reload-plugins
+	@$(VENV)/bin/antsibull-changelog lint
+	@bash docs/build.sh
+	@$(PY) docs/check_examples.py
+	$(build-tarball)
+	@$(PY) -m pytest -q -p no:randomly tests/packaging   # the tarball's files, EE, changelog, galaxy-importer
+	@echo "release $(VERSION): review CHANGELOG.rst, commit, tag $(VERSION), then" \
+		"ansible-galaxy collection publish $(TARBALL) --token ... (docs/releasing.md)"
 
 bench: venv collection
 	@bash tests/bench/run.sh

@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: guest_requests
 short_description: Split the numa_pinning role's guest list into numa_plan requests and guests to unplace
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Takes C(numa_pinning_guests), a list of M(virtuned.libvirt.numa_plan) requests, each with an optional C(state)
     (V(present), the default, or V(absent)), and returns the requests to plan (without C(state)) and the guests to

@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: isolation_kernel_args
 short_description: The kernel arguments that isolate the CPUs of a cpu_isolation result
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Takes the result of the P(virtuned.libvirt.cpu_isolation#filter) filter and returns the kernel arguments
     C(isolcpus=FLAGS,CPUS), C(nohz_full=CPUS), C(rcu_nocbs=CPUS) and C(irqaffinity=HOUSEKEEPING), each switchable.

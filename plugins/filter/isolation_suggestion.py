@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: isolation_suggestion
 short_description: The CPUs to isolate for a NUMA plan, as a set the numa_pinning role accepts
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Takes M(virtuned.libvirt.numa_plan)'s C(host_requirements) and the C(host) result of
     M(virtuned.libvirt.host_info), and returns the CPUs the plan's dedicated guests hold, widened to whole cores

@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: page_size_kib
 short_description: A hugepage size (2M, 1G, 2048K, 2 MiB) in KiB
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Parses a page size as the hugepages_host role takes it (C(2M), C(1G), C(2048K), C(2 MiB); a bare number is KiB)
     and returns it in KiB, the unit of the kernel's C(hugepages-<N>kB) pools and of hugetlbfs' C(pagesize=).

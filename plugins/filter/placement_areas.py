@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: placement_areas
 short_description: The domain_tuning areas, for state replaced, that place or unplace one guest
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Takes one guest's settings as M(virtuned.libvirt.domain_tuning) gathers them (RV(virtuned.libvirt.domain_tuning#module:gathered))
     and returns, per area, the whole area to pass with O(virtuned.libvirt.domain_tuning#module:state=replaced), the

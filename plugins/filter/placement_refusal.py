@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: placement_refusal
 short_description: Why guests of a NUMA plan do not fit, naming the guests that hold the host's CPUs and memory
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Takes M(virtuned.libvirt.numa_plan)'s C(plan), the C(existing) result of M(virtuned.libvirt.guest_placements_info) and the
     C(host) result of M(virtuned.libvirt.host_info), and returns the numa_pinning role's refusal, one sentence per guest

@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: placement_summary
 short_description: A summary a person can read of what the numa_pinning role placed, applied live and left for a restart
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - One block per guest, its host node and CPUs, vCPU to CPU pins, memory with the page size and page count, what was
     applied live, what waits for a restart (or, for a guest restarted, what the restart applied), and whether the guest was restarted (unplaced guests say so).

@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: unknown_variables
 short_description: The role variables a play sets that the role does not define, each with the closest known name
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Takes the names of the variables in scope that carry a role's prefix (the C(ansible.builtin.varnames) lookup
     lists them) and the names the role defines, and returns the unknown ones, sorted, each with the closest known

@@ -230,3 +230,44 @@ def test_unit_requirements_pinned_as_the_dev_venv():
     assert sorted(unit) == sorted(names("tests/unit/requirements.txt")) == ["hypothesis", "libvirt-python", "lxml"]
     dev = pins("constraints.txt")
     assert unit == {name: dev[name] for name in unit}
+
+
+def test_galaxy_importer_imports_without_warnings(tarball):
+    """galaxy-importer (its own venv: tests/packaging/galaxy_importer.sh) imports the tarball: ansible-doc,
+    ansible-lint's production profile and flake8 on every plugin, no WARNING or ERROR line (ansible-test off)."""
+    run = subprocess.run(["bash", os.path.join(ROOT, "tests", "packaging", "galaxy_importer.sh"), str(tarball)],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[-1].startswith(
+        "galaxy-importer: %s imported with no warnings (" % os.path.basename(str(tarball)))
+
+
+def plugin_version_added(path):
+    """version_added of a plugin's DOCUMENTATION (modules and filters), as ansible-doc reads it."""
+    from ansible.parsing.plugin_docs import read_docstring
+
+    return read_docstring(path)["doc"]["version_added"]
+
+
+def test_changelog_lists_every_plugin_and_role_of_the_release_once():
+    """changelogs/changelog.yaml's release for galaxy.yml's version names each module, filter and role whose
+    version_added is that version, once; no plugin or role says a later (unreleased) version."""
+    version = galaxy()["version"]
+    with open(os.path.join(ROOT, "changelogs", "changelog.yaml")) as handle:
+        release = yaml.safe_load(handle)["releases"][version]
+    listed = {"module": [entry["name"] for entry in release["modules"]],
+              "filter": [entry["name"] for entry in release["plugins"]["filter"]],
+              "role": [entry["name"] for entry in release["objects"]["role"]]}
+    added = {"module": {}, "filter": {}, "role": {}}
+    for kind, folder in (("module", "modules"), ("filter", "filter")):
+        for name in sorted(os.listdir(os.path.join(ROOT, "plugins", folder))):
+            if name.endswith(".py") and name != "__init__.py":
+                added[kind][name[:-3]] = plugin_version_added(os.path.join(ROOT, "plugins", folder, name))
+    for role in sorted(os.listdir(os.path.join(ROOT, "roles"))):
+        with open(os.path.join(ROOT, "roles", role, "meta", "argument_specs.yml")) as handle:
+            added["role"][role] = yaml.safe_load(handle)["argument_specs"]["main"]["version_added"]
+    for kind in listed:
+        assert {name: str(v) for name, v in added[kind].items() if str(v) != version} == {}, kind
+        assert listed[kind] == sorted(added[kind]), kind  # each once, alphabetically
+    # a redirect is no module of its own: the deprecated name is not listed as new
+    assert "guest_placements" not in listed["module"]

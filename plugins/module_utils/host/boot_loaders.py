@@ -77,8 +77,8 @@ def grub(target, name, args, keys, check_mode, result):
         result["warnings"].append("/etc/default/grub or another drop-in also sets %s; this module does not edit them"
                                   % " ".join(leftover))
     generated = target.read("/boot/grub/grub.cfg")
-    needs_update = before != after or (generated is not None and owned(grub_cfg_args(generated) or [], keys)
-                                       != owned(boot_args, keys))
+    generated_args = None if generated is None else owned(grub_cfg_args(generated) or [], keys)
+    needs_update = before != after or (generated is not None and generated_args != owned(boot_args, keys))
     result.update(dropin=dropin_rel, boot_args=owned(boot_args, keys))
     result["diff"] = {"before_header": dropin_rel, "after_header": dropin_rel,
                       "before": before or "", "after": after or ""}

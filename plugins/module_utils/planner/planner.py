@@ -522,8 +522,8 @@ class PlanState:
         cpus = self.host.nodes[node]["cpus"]
         if self.shared_set is not None:
             return [c for c in cpus if c in self.shared_set and c not in self.taken]
-        return [c for c in cpus if c not in self.taken and c not in self.host.isolated
-                and (self.dedicated_set is None or c not in self.dedicated_set)]
+        dedicated = self.dedicated_set or ()
+        return [c for c in cpus if c not in self.taken and c not in self.host.isolated and c not in dedicated]
 
     def shared_room(self, cpus):
         """Shared vCPUs that ``cpus`` CPUs can run: CPUs x cpu_ratio."""
@@ -741,8 +741,8 @@ def _page_candidates(req, host, state):
     if page == "small":
         return ["small"]
     if page in ("large", "any"):
-        sizes = [s for s in huge if state.reserve_hugepages
-                 or any(state.pages_left[n].get(s, 0) > 0 for n in host.nodes)]
+        left = {s for s in huge if any(state.pages_left[n].get(s, 0) > 0 for n in host.nodes)}
+        sizes = [s for s in huge if state.reserve_hugepages or s in left]
         return sizes + (["small"] if page == "any" else [])
     return [page]
 

@@ -7,7 +7,8 @@ Two things ansible-core does not do on its own, both before its argument checks 
 
 * the task's raw arguments are screened against the argument spec for the shapes ansible-core
   itself ends in a traceback on (a dict option given a boolean or a number, a list of dicts
-  holding numbers, an integer of thousands of digits), and refused with option, value and rule;
+  holding numbers, an integer of thousands of digits, a dict option given a string that is neither
+  JSON nor key=value), and refused with option, value and rule;
 * URI credentials and the secrets of given domain XML are masked in every result, also in a
   failure that ansible-core reports while it checks the arguments.
 """
@@ -15,6 +16,7 @@ Two things ansible-core does not do on its own, both before its argument checks 
 from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.validation import check_type_dict
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.uri import uri_secrets
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import MAX_DIGITS
@@ -35,6 +37,18 @@ def _shown(value):
     if _digits(value) > MAX_INT_DIGITS:
         return "an integer of about %d digits" % _digits(value)
     return repr(value)
+
+
+DICT_RULE = "expected a dictionary (a YAML mapping, a JSON object or key=value pairs)"
+
+
+def _bad_dict_text(value):
+    """Whether ansible-core would refuse the string ``value`` for a dict option (its own message names no rule)."""
+    try:
+        check_type_dict(value)
+    except (TypeError, ValueError):
+        return True
+    return False
 
 
 def screen_arguments(spec, params, prefix=""):
@@ -58,6 +72,8 @@ def screen_arguments(spec, params, prefix=""):
         if kind == "dict":
             if not isinstance(value, (dict, str)):
                 return "%s: %s is not valid: expected a dictionary" % (where, _shown(value))
+            if isinstance(value, str) and _bad_dict_text(value):
+                return "%s: %s is not valid: %s" % (where, _shown(value), DICT_RULE)
             if isinstance(value, dict):
                 found = screen_arguments(sub, value, where + ".") if sub else _screen_plain(value, where)
                 if found:
@@ -71,6 +87,8 @@ def screen_arguments(spec, params, prefix=""):
                 if option.get("elements") == "dict":
                     if not isinstance(item, (dict, str)):
                         return "%s: %s is not valid: expected a dictionary" % (item_where, _shown(item))
+                    if isinstance(item, str) and _bad_dict_text(item):
+                        return "%s: %s is not valid: %s" % (item_where, _shown(item), DICT_RULE)
                     if isinstance(item, dict):
                         found = screen_arguments(sub, item, item_where + ".") if sub else _screen_plain(item, item_where)
                         if found:

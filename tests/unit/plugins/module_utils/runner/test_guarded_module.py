@@ -37,6 +37,27 @@ def test_screen_lets_ansible_core_check_everything_else():
     assert screen_arguments(SPEC, {"bootmenu": "timeout=5", "vcpupin": ["vcpu=1"], "other": 2 ** 63}) is None
 
 
+def test_screen_refuses_a_string_that_is_no_dictionary_naming_the_option():
+    rule = "expected a dictionary (a YAML mapping, a JSON object or key=value pairs)"
+    assert screen_arguments(SPEC, {"bootmenu": "not a dict"}) == "bootmenu: 'not a dict' is not valid: " + rule
+    assert screen_arguments(SPEC, {"bootmenu": "{timeout: 5"}) == "bootmenu: '{timeout: 5' is not valid: " + rule
+    assert screen_arguments(SPEC, {"bootmenu": ""}) == "bootmenu: '' is not valid: " + rule
+    assert screen_arguments(SPEC, {"vcpupin": ["vcpu=1", "five"]}) == "vcpupin[1]: 'five' is not valid: " + rule
+    # what ansible-core converts passes on to it: JSON and key=value
+    assert screen_arguments(SPEC, {"bootmenu": '{"timeout": 5}', "vcpupin": ["vcpu=1,cpuset=0"]}) is None
+
+
+def test_domain_tuning_names_the_area_given_a_string_that_is_no_dictionary():
+    result = run_module("domain_tuning", {"xml": fixture_text("guest-minimal.xml"), "cputune": "not a dict"})
+    assert (result["failed"], result["msg"]) == (
+        True, "cputune: 'not a dict' is not valid: expected a dictionary (a YAML mapping, a JSON object or "
+              "key=value pairs)")
+    result = run_module("domain_tuning", {"xml": fixture_text("guest-minimal.xml"), "cpu_model": {"topology": "x"}})
+    assert (result["failed"], result["msg"]) == (
+        True, "cpu_model.topology: 'x' is not valid: expected a dictionary (a YAML mapping, a JSON object or "
+              "key=value pairs)")
+
+
 def test_raw_secrets_are_the_uri_password_and_the_xml_passwords():
     assert raw_secrets({"uri": "qemu+ssh://user:p@ss/w@host/system"}) == {"p@ss/w"}
     assert raw_secrets({"xml": fixture_text("guest-minimal.xml")}) == {"s3cret"}
