@@ -93,6 +93,28 @@ def _page_for(pages, cell):
     return fallback or (None, None)
 
 
+def pages_needed(pages, root, check=False):
+    """{page size in bytes: pages} that ``pages`` (the hugepages list) back the memory of ``root`` with.
+
+    ``check``: refuse a guest cell (or the guest) whose memory is not a whole number of its pages.
+    """
+    needed = {}
+    cells = guest_cells(root)
+    parts = [(cell, "guest NUMA cell %d's memory" % cell, cells[cell]["memory"]) for cell in sorted(cells)] \
+        if cells else [(None, "the guest's memory", memory_bytes(root))]
+    for cell, what, amount in parts:
+        index, size = _page_for(pages, cell)
+        if size is None or amount is None:
+            continue
+        if amount % size:
+            if not check:
+                continue
+            raise TuningError("hugepages[%d].size: %r is not valid: %s (%s) is not a multiple of it"
+                              % (index, format_size(size), what, format_size(amount)))
+        needed[size] = needed.get(size, 0) + amount // size
+    return needed
+
+
 def validate(target, ctx):
     """Page sizes, the guest's memory and cells, and (when connected) the host's pools."""
     warnings = []
@@ -119,23 +141,16 @@ def validate(target, ctx):
                 raise TuningError("hugepages[%d].nodeset: %r names guest NUMA cells %s, but the guest has %s"
                                   % (index, page["nodeset"], format_cpuset(missing), have))
     # each part of the guest's memory must be a whole number of its pages
-    needed = {}
-    parts = [(cell, "guest NUMA cell %d's memory" % cell, cells[cell]["memory"]) for cell in sorted(cells)] \
-        if cells else [(None, "the guest's memory", memory_bytes(ctx.root))]
-    for cell, what, amount in parts:
-        index, size = _page_for(pages, cell)
-        if size is None or amount is None:
-            continue
-        if amount % size:
-            raise TuningError("hugepages[%d].size: %r is not valid: %s (%s) is not a multiple of it"
-                              % (index, format_size(size), what, format_size(amount)))
-        needed[size] = needed.get(size, 0) + amount // size
+    needed = pages_needed(pages, ctx.root, check=True)
+    # a running guest already holds the pages its live definition backs it with
+    live_root = ctx.host("running_root") if needed else None
+    held = pages_needed(AREA.read(live_root)["hugepages"] or [], live_root) if live_root is not None else {}
     for size in sorted(needed):
         free = ctx.host("free_pages", size // 1024)
         if not free:  # offline, or a driver that does not report free pages
             continue
         total = sum(free.values())
-        if total < needed[size]:
+        if total + held.get(size, 0) < needed[size]:
             warnings.append("hugepages: the guest needs %d pages of %s but the host has %d free now (%s); it will "
                             "not start until more are reserved (vm.nr_hugepages or virtuned.libvirt.hugepage_pools)"
                             % (needed[size], format_size(size), total,

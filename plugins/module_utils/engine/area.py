@@ -198,7 +198,8 @@ class DomainContext:
     def host(self, what, *args):
         """Ask the host (only when connected): 'capabilities' and 'domain_capabilities' give parsed
         XML roots, 'free_pages' (size_kib) gives {host_node: free pages}, 'lib_version' gives
-        libvirt's (major, minor, micro). None when offline."""
+        libvirt's (major, minor, micro), 'running_root' the running guest's live XML root (None when it is
+        not running). None when offline."""
         loader = self._loaders.get(what)
         if loader is None:
             return None

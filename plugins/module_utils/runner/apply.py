@@ -120,8 +120,11 @@ def write_dest(path, text, check_mode):
     return True
 
 
-def host_context(edge, root):
-    """A DomainContext with the host facts of ``edge``, fetched when a rule first asks for them."""
+def host_context(edge, root, dom=None):
+    """A DomainContext with the host facts of ``edge``, fetched when a rule first asks for them.
+
+    ``dom``: the guest; its live XML ('running_root', None when it is not running) is a fact too.
+    """
     def capabilities():
         return parse_xml(edge.capabilities(), "host capabilities")
 
@@ -138,6 +141,11 @@ def host_context(edge, root):
 
     loaders = {"capabilities": capabilities, "domain_capabilities": domain_capabilities,
                "free_pages": edge.free_pages, "lib_version": edge.lib_version}
+    if dom is not None:
+        def running_root():
+            live = edge.running_xml(dom)
+            return None if live is None else parse_domain(live, "the live XML of %s" % dom.name())
+        loaders["running_root"] = running_root
     host_cpus, hypervisor = edge.cpus_and_hypervisor()
     return DomainContext(root, host_cpus=host_cpus, hypervisor=hypervisor, connected=True, loaders=loaders)
 
@@ -159,7 +167,7 @@ def apply_connected(params, requests, check_mode, edge=None):
         for _attempt in range(DEFINE_ATTEMPTS):
             original = edge.persistent_xml(dom)
             root = parse_domain(original, "the persistent XML of %s" % dom.name())
-            ctx = host_context(edge, root)
+            ctx = host_context(edge, root, dom)
             outcome.results = converge(root, requests, ctx)  # every rule and host fact: before the lock
             actions = [action for result in outcome.results for action in result.host_actions]
             changed = any(r.changed for r in outcome.results)

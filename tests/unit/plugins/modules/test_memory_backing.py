@@ -120,6 +120,25 @@ def test_warnings_locked_without_hard_limit_and_free_pages():
     assert area_warnings(AREA, BASE, {"hugepages": [{"size": "2M"}]}, {"connected": True, "loaders": plenty}) == []
 
 
+def test_a_running_guest_holding_its_pages_is_not_warned_about_free_pages():
+    """Regression (make demo): a running guest already on its 2 MiB pages was told the host had 0 free."""
+    caps = parse_xml("<capabilities><host><cpu><pages unit='KiB' size='4'/><pages unit='KiB' size='2048'/>"
+                     "</cpu></host></capabilities>")
+    backed = parse_domain(BASE.replace("<iothreads>", "<memoryBacking><hugepages><page size='2048' unit='KiB'/>"
+                                                     "</hugepages></memoryBacking><iothreads>"))
+    for running, free, expected in [
+        (backed, {0: 0}, []),                              # it holds all 64 pages it needs
+        (backed, {0: 0, 1: 0}, []),
+        (parse_domain(BASE), {0: 10}, [                    # still on small pages: it needs 64 more
+            "hugepages: the guest needs 64 pages of 2 MiB but the host has 10 free now (node 0: 10); it will "
+            "not start until more are reserved (vm.nr_hugepages or virtuned.libvirt.hugepage_pools)"]),
+    ]:
+        loaders = {"capabilities": lambda: caps, "free_pages": lambda kib, free=free: free,
+                   "running_root": lambda running=running: running}
+        assert area_warnings(AREA, BASE, {"hugepages": [{"size": "2M"}]},
+                             {"connected": True, "loaders": loaders}) == expected
+
+
 def test_connected_page_size_without_a_host_pool_is_refused():
     from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
     caps = parse_xml("<capabilities><host><cpu><pages unit='KiB' size='4'/><pages unit='KiB' size='2048'/>"
