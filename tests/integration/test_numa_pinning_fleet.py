@@ -108,7 +108,7 @@ def _summary(fleet):
     for guest in fleet["unplaced"]:
         lines.append("  %s:" % guest["name"])
         lines += ["    %s: %s" % (host, reason) for host, reason in guest["reasons"].items()]
-    return "\n".join(lines + ["Map:", fleet["map"]]) + "\n"
+    return "\n".join(lines + ["Map:", fleet["map"]])  # the map ends with its newline
 
 
 def _part(xml, path):
@@ -152,6 +152,11 @@ def _check_plan(data, hosts):
     return fleet
 
 
+def _simulated(fleet):
+    """The fleet result without the real host's map line: its free memory and pages move between runs."""
+    return dict(fleet, map="".join(line for line in fleet["map"].splitlines(True) if not line.startswith("realhost ")))
+
+
 def _stats_changed(data):
     return dict((host, stats["changed"]) for host, stats in data["stats"].items())
 
@@ -173,7 +178,7 @@ def test_fleet_mode_defines_tunes_and_boots_a_new_guest_on_the_real_host(tmp_pat
 
         # for real: defined from the partial XML completed with its plan, the user's devices kept, and started
         data = _run(inventory)
-        assert _check_plan(data, hosts) == fleet
+        assert _simulated(_check_plan(data, hosts)) == _simulated(fleet)
         assert _stats_changed(data) == dict([(name, 0) for name in hosts] + [("realhost", 2)])
         placed = _task(data, "Place each guest of this host's share (one domain_tuning call per guest; define from "
                              "xml where not defined)")["realhost"]["results"][0]
@@ -203,7 +208,7 @@ def test_fleet_mode_defines_tunes_and_boots_a_new_guest_on_the_real_host(tmp_pat
         data = _run(inventory, check=True)
         assert _stats_changed(data) == dict((name, 0) for name in list(hosts) + ["realhost"])
         data = _run(inventory)
-        assert _check_plan(data, hosts) == fleet
+        assert _simulated(_check_plan(data, hosts)) == _simulated(fleet)
         assert _stats_changed(data) == dict((name, 0) for name in list(hosts) + ["realhost"])
         own = _task(data, "Summarise this host's share")["realhost"]["ansible_facts"]["__numa_pinning_fleet_own"]
         assert own.splitlines()[:2] == ["realhost's share:", "  %s: unchanged" % NAME]
