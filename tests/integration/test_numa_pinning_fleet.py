@@ -3,7 +3,8 @@
 """numa_pinning fleet mode (issue 12 item 2) in real ansible-playbook runs: a simulated fleet of 21 inventory hosts
 (ansible_connection local, each with its own host facts from the fixture hosts: capabilities XML and a fake sysfs
 tree; planned only) plus this real host on qemu:///system, which gets a new guest defined from partial XML, tuned
-from the fleet plan and booted. Each run goes --check first, then for real, then again (changed=0 everywhere).
+from the fleet plan and booted. As docs/fleet.md's site playbook, the fleet is planned once and applied in batches
+(serial). Each run goes --check first, then for real, then again (changed=0 everywhere).
 """
 
 from __future__ import annotations
@@ -157,6 +158,19 @@ def _simulated(fleet):
     return dict(fleet, map="".join(line for line in fleet["map"].splitlines(True) if not line.startswith("realhost ")))
 
 
+def _check_batches(data, hosts):
+    """The fleet is planned once (plays 0-1), then applied in batches of eight (serial), each from that plan."""
+    applied = data["plays"][2:]
+    assert len(applied) == 3  # 22 hosts, eight at a time
+    batches = []
+    for play in applied:
+        planned = _task({"plays": [play]}, "Place the guests across the fleet, once (on the controller)")
+        assert all(result.get("skipped") for result in planned.values())
+        batches.append(sorted(_task({"plays": [play]}, "Report the fleet's plan")))
+    assert [len(batch) for batch in batches] == [8, 8, 6]
+    assert sorted(sum(batches, [])) == sorted(list(hosts) + ["realhost"])
+
+
 def _stats_changed(data):
     return dict((host, stats["changed"]) for host, stats in data["stats"].items())
 
@@ -168,6 +182,7 @@ def test_fleet_mode_defines_tunes_and_boots_a_new_guest_on_the_real_host(tmp_pat
         # --check: the plan, and on the real host the define and the start it would do; nothing is defined
         data = _run(inventory, check=True)
         fleet = _check_plan(data, hosts)
+        _check_batches(data, hosts)
         assert _stats_changed(data) == dict([(name, 0) for name in hosts] + [("realhost", 2)])
         assert NAME not in [dom.name() for dom in qemu.listAllDomains()]
         checked = _task(data, "Place each guest of this host's share (one domain_tuning call per guest; define from "
