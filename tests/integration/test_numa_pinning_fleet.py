@@ -131,8 +131,8 @@ def _check_plan(data, hosts):
     assert list(planned) == ["realhost"]  # run_once: reported under the play's first host, delegated to localhost
     requests = [dict((k, v) for k, v in guest.items() if k not in ("xml", "start")) for guest in GUESTS]
     expected = plan_fleet(fleet_hosts, requests, strategy="spread", reserve_hugepages=True)
-    fleet = dict((key, planned["realhost"][key]) for key in ("placements", "plans", "host_requirements", "unplaced",
-                                                              "map"))
+    keys = ("placements", "plans", "host_requirements", "unplaced", "map")
+    fleet = dict((key, planned["realhost"][key]) for key in keys)
     assert fleet == dict((key, expected[key]) for key in fleet)
     assert fleet["placements"]["realhost"] == [NAME]
     placed = dict((guest, host) for host, names in fleet["placements"].items() for guest in names)
