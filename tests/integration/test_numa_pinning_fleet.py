@@ -51,7 +51,7 @@ GUESTS = (
 )
 
 
-def _inventory(tmp_path, count=21):
+def _inventory(tmp_path, count=21, real=True):
     hosts = {}
     for i in range(1, count + 1):
         name = "hv%02d" % i
@@ -62,14 +62,17 @@ def _inventory(tmp_path, count=21):
                        "numa_pinning_fleet_labels": ["sim", "rt"] if i % 4 == 0 else ["sim"],
                        # planned only: a simulated host has no libvirt of its own to apply to
                        "numa_pinning_fleet_apply": False, "numa_pinning_fleet_existing": []}
-    real = {"realhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                         "numa_pinning_uri": QEMU_URI}}
+    children = {"sim": {"hosts": hosts}}
+    if real:
+        children["real"] = {"hosts": {"realhost": {"ansible_connection": "local",
+                                                   "ansible_python_interpreter": sys.executable,
+                                                   "numa_pinning_uri": QEMU_URI}}}
     path = tmp_path / "inventory.yml"
-    path.write_text(yaml.safe_dump({"fleet": {"children": {"sim": {"hosts": hosts}, "real": {"hosts": real}}}}))
+    path.write_text(yaml.safe_dump({"fleet": {"children": children}}))
     return path, hosts
 
 
-def _run(inventory, check=False):
+def _run(inventory, check=False, guests=GUESTS, rc=0):
     env = dict(os.environ)
     env.update({
         "ANSIBLE_STDOUT_CALLBACK": "results_json",
@@ -81,7 +84,7 @@ def _run(inventory, check=False):
     })
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory), "-f", "10",
            "--diff", os.path.join(ROOT, "tests", "integration", "playbooks", "numa_pinning_fleet.yml"),
-           "-e", json.dumps({"site_guests": GUESTS})] + (["--check"] if check else [])
+           "-e", json.dumps({"site_guests": guests})] + (["--check"] if check else [])
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=os.path.join(ROOT, "tests"),
                           check=False, timeout=1200)
     try:
@@ -89,7 +92,7 @@ def _run(inventory, check=False):
     except ValueError:
         raise AssertionError("ansible-playbook printed no JSON (rc %d):\n%s\n%s"
                              % (proc.returncode, proc.stdout, proc.stderr))
-    assert proc.returncode == 0, json.dumps(data, indent=1)[-6000:]
+    assert proc.returncode == rc, json.dumps(data, indent=1)[-6000:]
     return data
 
 
@@ -230,3 +233,17 @@ def test_fleet_mode_defines_tunes_and_boots_a_new_guest_on_the_real_host(tmp_pat
         assert dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE) == persistent
     finally:
         cleanup(qemu, NAME)
+
+
+def test_fleet_mode_refuses_entries_it_does_not_take_before_anything(tmp_path):
+    """No libvirt: two simulated hosts; the refusal names each entry, its key and the rule."""
+    inventory, _hosts = _inventory(tmp_path, count=2, real=False)
+    guests = [{"name": "a", "vcpus": 1, "memory": "1G", "start": "yes"},
+              {"name": "b", "vcpus": 1, "memory": "1G", "xml": {"domain": None}},
+              {"name": "c", "state": "absent"}]
+    data = _run(inventory, guests=guests, rc=2)
+    refused = _task(data, "Refuse guest entries fleet mode does not take")
+    assert sorted(refused) == ["hv01", "hv02"]
+    assert refused["hv01"]["msg"] == (
+        "numa_pinning_guests: c.state: only present is taken in fleet mode; a.start: expected true or false; "
+        "b.xml: expected the domain XML as a string. Nothing was changed.")
