@@ -339,8 +339,8 @@ def _defined_as(edge, name, uuid):
     for dom in edge.list_domains():
         same_uuid = bool(uuid) and dom.UUIDString().lower() == uuid.lower()
         if same_uuid and dom.name() != name:
-            raise TuningError("xml: the domain of uuid %s on %s is named %s, not %s" % (uuid, edge.shown_uri,
-                                                                                     dom.name(), name))
+            raise TuningError("xml: the domain of uuid %s on %s is named %s, not %s"
+                              % (uuid, edge.shown_uri, dom.name(), name))
         if not same_uuid and dom.name() == name:
             if uuid:
                 raise TuningError("xml: a domain named %s is defined on %s with uuid %s, not %s"
