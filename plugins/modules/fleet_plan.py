@@ -86,6 +86,18 @@ attributes:
   diff_mode:
     description: Nothing changes, so there is no diff.
     support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: all
+    details:
+      - A pure computation on the options given; it reads nothing from the host it runs on and needs no libvirt.
+  action_group:
+    description: Action is part of action_group(s), for convenient setting of module_defaults.
+    support: none
+    membership: []
+    details:
+      - Not in the C(virtuned.libvirt.libvirt) group; it takes no libvirt connection options.
 seealso:
   - module: virtuned.libvirt.numa_plan
   - module: virtuned.libvirt.host_info

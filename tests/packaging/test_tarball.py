@@ -156,9 +156,12 @@ def installed(tarball, tmp_path_factory):
     dest = top / "collections"
     config = top / "ansible.cfg"
     config.write_text("[defaults]\n")
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest), ANSIBLE_CONFIG=str(config))
+    # only this copy: no checkout on the collections path or PYTHONPATH (make's .build/collections), else
+    # ansible-galaxy finds the collection installed and skips it
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest), ANSIBLE_CONFIG=str(config), PYTHONPATH="")
     subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "-p", str(dest), str(tarball)],
                    check=True, capture_output=True, text=True, env=env, cwd=str(top))
+    assert (dest / "ansible_collections" / "virtuned" / "libvirt" / "meta" / "execution-environment.yml").is_file()
     return dest
 
 

@@ -27,6 +27,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset imp
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.fields import without_empty
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain, to_string
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import bare_memory_notes
 
 STATES = ("merged", "replaced", "deleted", "gathered")
 
@@ -307,7 +308,9 @@ def converge(root, requests, ctx=None):
             raise TuningError("state: %r is not valid: must be one of %s" % (state, ", ".join(STATES)))
         result = AreaResult(area, state)
         result.current = area.read(root)
-        result.desired = area.normalise(params)
+        with bare_memory_notes() as notes:
+            result.desired = area.normalise(params)
+        result.warnings.extend(notes)
         result.before_xml = area.snapshot(root)
         result.managed = area.managed(result.desired, state)
         view = AreaView(root, result.current, result.desired, state, ctx, area=area)

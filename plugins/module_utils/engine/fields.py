@@ -18,7 +18,9 @@ from __future__ import annotations
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError, option_error
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import check_int_size, check_xml_text, refuse
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size, parse_size, unit_factor
+from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import (
+    format_size, note_bare_memory, parse_size, unit_factor,
+)
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import (
     ensure_path, find_path, insert_child, is_empty, new_element, remove_element, split_last_step,
 )
@@ -352,6 +354,8 @@ class Size(Field):
         if self.unlimited and isinstance(value, str) and value.strip().lower() == UNLIMITED:
             return UNLIMITED
         size = parse_size(value, option, self.default_unit)
+        if self.default_unit == "KiB":  # memory, as libvirt's bare numbers
+            note_bare_memory(value, option, size)
         if size < self.minimum:
             raise option_error(option, value, "must be at least %s" % format_size(self.minimum))
         _check_memory_size(size, option, value)
@@ -710,6 +714,8 @@ class AttrSize(Field):
         if value is None:
             return None
         size = parse_size(value, option, self.default_unit)
+        if self.attr == "memory" and self.default_unit == "KiB":  # a guest cell's memory (not a page size)
+            note_bare_memory(value, option, size)
         _check_memory_size(size, option, value)
         return size
 

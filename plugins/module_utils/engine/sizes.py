@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import option_error
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.limits import check_int_size, refuse
@@ -15,6 +16,9 @@ _DECIMAL = {"k": 1000, "m": 1000 ** 2, "g": 1000 ** 3, "t": 1000 ** 4, "p": 1000
 _SIZE = re.compile(r"^\s*([0-9]+)\s*([A-Za-z]*)\s*$")
 # libvirt refuses sizes that overflow an unsigned long long of bytes
 MAX_BYTES = 2 ** 64 - 1
+MIB = 1024 ** 2
+# The lists that bare memory sizes below 1 MiB are noted in, innermost last (bare_memory_notes)
+_NOTES = []
 
 
 def unit_factor(unit, option="unit"):
@@ -75,3 +79,28 @@ def format_size(nbytes):
         if nbytes % factor == 0:
             return "%d %s" % (nbytes // factor, name)
     return "%d b" % nbytes
+
+
+@contextmanager
+def bare_memory_notes():
+    """``with bare_memory_notes() as notes:`` collects a warning for each memory size given as a bare
+    number (KiB, as in libvirt) that comes to less than 1 MiB: ``memory: 512`` is 512 KiB, rarely meant."""
+    notes = []
+    _NOTES.append(notes)
+    try:
+        yield notes
+    finally:
+        _NOTES.remove(notes)
+
+
+def note_bare_memory(value, option, nbytes):
+    """Note ``value`` (a memory size in KiB when bare) when it has no unit and is below 1 MiB."""
+    if not _NOTES or not 0 < nbytes < MIB:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        return
+    number = str(value).strip()
+    note = ("%s: %s has no unit, so it is %s KiB (a bare number is KiB, as in libvirt); write %sM or "
+            "'%s MiB' if MiB is meant" % (option, number, number, number, number))
+    if note not in _NOTES[-1]:
+        _NOTES[-1].append(note)

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Module names routed in meta/runtime.yml: the old name still runs the module and warns.
+"""Module names and attributes: the old name routed in meta/runtime.yml still runs the module and warns, and
+every module documents the platform and action_group attributes.
 
-Run: .venv/bin/python -m pytest -q tests/packaging/test_deprecated_names.py   (after `make collection`;
+Run: .venv/bin/python -m pytest -q tests/packaging/test_module_names.py   (after `make collection`;
 the libvirt test driver, no daemon)
 """
 
@@ -95,3 +96,22 @@ def test_old_name_documents_the_new_module(tmp_path):
     assert doc["module"] == "guest_placements_info"
     assert os.path.basename(doc["filename"]) == "guest_placements_info.py"
     assert DEPRECATION_LINE in run.stderr.splitlines()
+
+
+def test_every_module_documents_platform_and_action_group(tmp_path):
+    """Each module's docs carry the platform and action_group attributes; a module in the libvirt action group
+    (meta/runtime.yml) says so, the others say none."""
+    with open(os.path.join(ROOT, "meta", "runtime.yml")) as handle:
+        group = set(yaml.safe_load(handle)["action_groups"]["libvirt"])
+    names = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules")) if name.endswith(".py"))
+    run = subprocess.run([os.path.join(BIN, "ansible-doc"), "--json", "-t", "module"]
+                         + ["virtuned.libvirt." + name for name in names],
+                         capture_output=True, text=True, env=ansible_env(tmp_path), cwd=str(tmp_path), check=True)
+    docs = json.loads(run.stdout)
+    seen = {}
+    for name in names:
+        attributes = docs["virtuned.libvirt." + name]["doc"]["attributes"]
+        assert attributes["platform"]["support"] == "full", name
+        action_group = attributes["action_group"]
+        seen[name] = (action_group["support"], action_group["membership"])
+    assert seen == {name: ("full", ["virtuned.libvirt.libvirt"]) if name in group else ("none", []) for name in names}
