@@ -75,7 +75,7 @@ class CachingZipImporter(zipimport.zipimporter):
                               "/__init__.py" if self.is_package(fullname) else ".py")
         source = self.get_data(origin)
         digest = importlib.util.source_hash(source)
-        entry = os.path.join(self.cache, fullname + ".pyc")
+        entry = os.path.join(self.cache, "%s.%s.pyc" % (fullname, sys.implementation.cache_tag))
         header = importlib.util.MAGIC_NUMBER + (3).to_bytes(4, "little") + digest  # flags 3: checked hash
         try:
             with open(entry, "rb") as handle:

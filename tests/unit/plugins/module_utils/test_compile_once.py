@@ -93,7 +93,7 @@ def test_the_bytecode_cache_serves_the_next_run_and_only_for_the_same_source(tmp
     assert sorted(name for name in first["compiled"] if name in OURS) == OURS
     assert oct(os.stat(cache).st_mode & 0o777) == "0o700"
     assert sorted(os.listdir(cache)) == sorted(
-        "ansible_collections.virtuned.libvirt.plugins.module_utils.%s.pyc" % name
+        "ansible_collections.virtuned.libvirt.plugins.module_utils.%s.%s.pyc" % (name, sys.implementation.cache_tag)
         for name in ("engine", "engine.cpuset", "engine.errors", "engine.limits", "engine.sizes"))
     # the next run (another zip, as each AnsiballZ run has its own) compiles none of them, and its code and
     # tracebacks name the files of its own zip
