@@ -8,28 +8,38 @@ facts. The guests mix shared, dedicated (prefer, isolate, require), mixed, hugep
 two-cell, real-time, isolated-emulator and anti-affinity requests; the fleet is sized so that
 most guests fit and some do not, so that both placements and per-host refusals run.
 
-Prints figures (not a timed test): the planner call and the whole module (argument parsing
-and JSON result included). Run: PYTHONPATH=.build/collections .venv/bin/python tests/bench/bench_fleet.py
+Prints figures (not a timed test): the planner call, and the whole module run as Ansible runs it
+(the module file in its own Python process with an arguments file: start-up, imports, argument
+parsing, the plan and the JSON result on stdout). CPU figures are the process's own (the planner)
+or the module process's (user + system): on a machine shared with other work they are the fairer
+figures, and the load average is printed with them. Run: .venv/bin/python tests/bench/bench_fleet.py
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import json
 import os
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "unit"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", ".build", "collections"))
+sys.path.insert(0, HERE)
 
 import fakehost  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.virtuned.libvirt.plugins.module_utils.host.topology import build_host  # noqa: E402
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.fleet import plan_fleet  # noqa: E402
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import plan  # noqa: E402
+from ratios import record  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(HERE))
+COLLECTIONS = os.path.join(ROOT, ".build", "collections")
+MODULE = os.path.join(COLLECTIONS, "ansible_collections", "virtuned", "libvirt", "plugins", "modules", "fleet_plan.py")
 
 GIB_KIB = 1024 * 1024
 
@@ -89,17 +99,27 @@ def fleet(host_count, guest_count):
 
 
 def run_module(args):
-    """fleet_plan as Ansible runs it, in-process (argument spec and JSON result included)."""
-    from ansible.module_utils.testing import patch_module_args
-    from ansible_collections.virtuned.libvirt.plugins.modules import fleet_plan
+    """fleet_plan as Ansible runs it: the module file in its own process, with an arguments file.
 
-    out = io.StringIO()
-    with patch_module_args(dict(args)), contextlib.redirect_stdout(out):
-        try:
-            fleet_plan.main()
-        except SystemExit:
-            pass
-    return json.loads(out.getvalue())
+    Returns (result, wall seconds, CPU seconds of the module process: user + system).
+    """
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": args}, handle)
+        args_file = handle.name
+    try:
+        env = dict(os.environ, PYTHONPATH=COLLECTIONS)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall = time.perf_counter()
+        proc = subprocess.run([sys.executable, MODULE, args_file], capture_output=True, text=True, env=env,
+                              check=False)
+        wall = time.perf_counter() - wall
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finally:
+        os.unlink(args_file)
+    if proc.returncode != 0:
+        raise SystemExit("fleet_plan failed:\n%s%s" % (proc.stdout[-2000:], proc.stderr[-2000:]))
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return json.loads(proc.stdout), wall, cpu, len(proc.stdout)
 
 
 def _timed(call):
@@ -120,14 +140,21 @@ def main():
         _ignored, alone_wall, alone_cpu = _timed(lambda: [
             plan(entry["host"], [by_name[n] for n in result["placements"][name]],
                  reserved_cpus=entry.get("reserved_cpus")) for name, entry in hosts.items()])
-        module, module_wall, module_cpu = _timed(lambda: run_module({"hosts": hosts, "guests": guests}))
+        module, module_wall, module_cpu, out_bytes = run_module({"hosts": hosts, "guests": guests})
         assert module["placements"] == result["placements"], "the module and the planner disagree"
+        size = "%d x %d" % (host_count, guest_count)
         sys.stdout.write("bench_fleet: %d hosts (6 kinds: 1/2/4 nodes, SMT and not) x %d guests (%d kinds): "
-                         "planner %.2f s (CPU %.2f s), module %.2f s (CPU %.2f s); %d placed, %d unplaced; "
-                         "the same shares through numa_plan host by host %.2f s (CPU %.2f s); load average %.1f\n"
+                         "planner %.2f s (CPU %.2f s), module %.2f s (CPU %.2f s; %.1f MB in, %.1f MB out); "
+                         "%d placed, %d unplaced; the same shares through numa_plan host by host %.2f s "
+                         "(CPU %.2f s); load average %.1f\n"
                          % (host_count, guest_count, len(GUEST_KINDS), planner_wall, planner_cpu, module_wall,
-                            module_cpu, placed, len(result["unplaced"]), alone_wall, alone_cpu,
+                            module_cpu, len(json.dumps(hosts)) / 1e6 + len(json.dumps(guests)) / 1e6,
+                            out_bytes / 1e6, placed, len(result["unplaced"]), alone_wall, alone_cpu,
                             os.getloadavg()[0]))
+        record("fleet", "fleet_plan planner, %s hosts x guests" % size, planner_wall, "s")
+        record("fleet", "fleet_plan planner CPU, %s" % size, planner_cpu, "s")
+        record("fleet", "fleet_plan module, %s" % size, module_wall, "s")
+        record("fleet", "fleet_plan module CPU, %s" % size, module_cpu, "s")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ placement attempt per guest and per (request shape, host) refusal, not hosts x g
 from __future__ import annotations
 
 import bisect
+import contextlib
+import gc
 import json
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError, option_error
@@ -404,8 +406,27 @@ class Fleet:
         return reasons
 
 
+@contextlib.contextmanager
+def _without_cyclic_gc():
+    """The cyclic garbage collector paused: a fleet's plan is millions of small objects, all alive until the
+    end, which the collector would walk again and again and find nothing to free (a third of the planner's
+    CPU time at 1,000 hosts x 20,000 guests). Reference counting still frees what the plan drops."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def plan_fleet(hosts, guests, strategy="pack", reserve_hugepages=False, profiles=None):
     """Place ``guests`` across ``hosts``; returns {placements, plans, host_requirements, unplaced, map}."""
+    with _without_cyclic_gc():
+        return _plan_fleet(hosts, guests, strategy, reserve_hugepages, profiles)
+
+
+def _plan_fleet(hosts, guests, strategy, reserve_hugepages, profiles):
     fleet = Fleet(hosts, guests, strategy, reserve_hugepages, profiles)
     unplaced = fleet.place_all()
     final = {}
