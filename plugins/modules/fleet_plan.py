@@ -233,7 +233,14 @@ class FleetModule(AnsibleModule):
     _bulk = None
 
     def exit_plan(self, result, **kwargs):
-        """exit_json(**kwargs, **result) without the no-op no_log copy of ``result``."""
+        """exit_json(**kwargs, **result) without the no-op no_log copy of ``result``.
+
+        The hook is ansible-core's own (2.19 and later); without it, the plain exit_json, so that an
+        ansible-core that renamed it costs time, never the plan."""
+        if not callable(getattr(AnsibleModule, "_record_module_result", None)):
+            kwargs.update(result)
+            self.exit_json(**kwargs)
+            return
         self._bulk = result
         self.exit_json(**kwargs)
 

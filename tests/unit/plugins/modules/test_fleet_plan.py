@@ -141,3 +141,24 @@ def test_a_partial_domain_xml_completed_offline_from_the_fleet_plan_is_schema_va
     path.write_text(result["xml"])
     proc = subprocess.run([validator, str(path), "domain"], capture_output=True, text=True, check=False)
     assert (proc.returncode, proc.stderr.strip()) == (0, "%s validates" % path)
+
+
+def test_without_ansible_cores_result_hook_the_plan_still_reaches_the_result(monkeypatch):
+    """FleetModule skips the no-op no_log copy through ansible-core's _record_module_result; an ansible-core
+    without that hook must still get the whole plan (plain exit_json), never a result without it."""
+    import importlib
+
+    from ansible.module_utils.basic import AnsibleModule
+
+    fleet_plan = importlib.import_module("ansible_collections.virtuned.libvirt.plugins.modules.fleet_plan")
+    seen = []
+    monkeypatch.setattr(fleet_plan.FleetModule, "exit_json", lambda self, **kwargs: seen.append(kwargs))
+    module = fleet_plan.FleetModule.__new__(fleet_plan.FleetModule)
+    module.exit_plan({"plans": {"hv1": []}, "map": "m\n"}, changed=False)
+    assert (seen, module._bulk) == ([{"changed": False}], {"plans": {"hv1": []}, "map": "m\n"})
+
+    seen.clear()
+    monkeypatch.delattr(AnsibleModule, "_record_module_result")
+    module = fleet_plan.FleetModule.__new__(fleet_plan.FleetModule)
+    module.exit_plan({"plans": {"hv1": []}, "map": "m\n"}, changed=False)
+    assert (seen, module._bulk) == ([{"changed": False, "plans": {"hv1": []}, "map": "m\n"}], None)
