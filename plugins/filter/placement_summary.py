@@ -15,7 +15,7 @@ description:
   - Then one line per host node, the node's CPUs, those the plan's guests hold, the housekeeping CPUs, the CPUs left
     free for dedicated vCPUs, the node's memory and how much of it is free, and each hugepage pool's total and free pages.
   - Memory is shown in MiB or GiB (whole GiB, else whole MiB below 16 GiB, else one decimal), never in KiB.
-  - In check mode (O(check_mode)) the first line says so, and a guest the run would restart says C(restarted: would be).
+  - "In check mode (O(check_mode)) the first line says so, and a guest the run would restart says C(restarted: would be)."
 options:
   _input:
     description:
