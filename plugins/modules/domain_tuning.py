@@ -85,7 +85,7 @@ options:
       restart:
         description:
           - As O(restart), for this guest; defaults to O(restart).
-          - V(never) or V(if_needed). The older spellings still work: V(true) is V(if_needed), V(false) is
+          - V(never) or V(if_needed). The older spellings still work, V(true) is V(if_needed), V(false) is
             V(never), and V(force) is V(if_needed) with O(guests[].force_off=true) (the guest is asked to
             shut down first, and powered off after O(shutdown_timeout)).
           - The result of the restart is C(restarted) (and C(in_force)) of the guest's RV(guests) entry.

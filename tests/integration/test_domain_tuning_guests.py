@@ -35,7 +35,7 @@ def test_guests_in_one_call_live_and_persistent_with_a_failing_guest(guests):
     absent = ("name: no domain 'vt-h9-absent' on qemu:///system: Domain not found: no domain with matching name "
               "'vt-h9-absent'")
     assert (task["failed"], task["msg"]) == (True, "1 of 4 guests failed: vt-h9-absent: " + absent)
-    assert task["guests"]["vt-h9-absent"] == {"changed": False, "failed": True, "msg": absent}
+    assert task["guests"]["vt-h9-absent"] == {"changed": False, "restarted": False, "failed": True, "msg": absent}
     assert task["guests"][PINNED]["live_changes"] == ["pin vCPU 0 to 1", "pin vCPU 1 to 0", "pin the emulator to 0"]
     assert [d["before_header"] for d in task["diff"]] == [
         PINNED + ": cputune (persistent)", GROWN + ": vcpus (persistent)", STOPPED + ": memtune (persistent)"]
@@ -47,7 +47,7 @@ def test_guests_in_one_call_live_and_persistent_with_a_failing_guest(guests):
     assert (task["changed"], task["failed"], task["msg"]) == (True, True, "1 of 4 guests failed: vt-h9-absent: " + absent)
     assert task["guests"][PINNED] == {
         "changed": True, "live_changes": ["pin vCPU 0 to 1", "pin vCPU 1 to 0", "pin the emulator to 0"],
-        "restart_required": False, "before": {"cputune": {}}, "after": {"cputune": PIN},
+        "restart_required": False, "restarted": False, "before": {"cputune": {}}, "after": {"cputune": PIN},
         "diff": task["guests"][PINNED]["diff"]}
     entry = task["guests"][GROWN]
     assert (entry["changed"], entry["restart_required"], entry["pending_restart"], entry["live_changes"]) == (
@@ -65,6 +65,7 @@ def test_guests_in_one_call_live_and_persistent_with_a_failing_guest(guests):
 
 
 def test_restart_force_puts_the_waiting_change_in_force_and_true_never_powers_off(guests):
+    # the older spellings of guests[].restart: true is if_needed, force is if_needed with force_off
     guests(PINNED, vcpus=2)
     grown = guests(GROWN, vcpus=2)
     guests(STOPPED, vcpus=2, start=False)
@@ -73,18 +74,19 @@ def test_restart_force_puts_the_waiting_change_in_force_and_true_never_powers_of
     rc, tasks, _stats = run_playbook("domain_tuning_guests.yml", {
         "tuning_guests": host_guests(restart=True, absent=False), "tuning_restart_timeout": 2}, diff=False)
     task = tasks["Converge the guests"]
-    message = ("restart: the guest did not shut down within 2 s of an ACPI shutdown request (a guest needs an OS "
-               "that handles it); it runs on with the settings of its last boot; restart: force powers it off "
-               "instead")
+    message = ("restart: %s did not shut down within 2 s of an ACPI shutdown request (a guest needs an OS "
+               "that handles it); it runs on with the settings of its last boot; the persistent definition is "
+               "updated; vcpus.maximum waits for its next boot; force_off: true powers it off after shutdown_timeout"
+               % GROWN)
     assert task["msg"] == "1 of 3 guests failed: %s: %s" % (GROWN, message)
     entry = task["guests"][GROWN]
     assert (entry["failed"], entry["restarted"], entry["pending_restart"]) == (True, False, ["vcpus.maximum"])
-    assert task["guests"][PINNED]["changed"] is True and "restarted" not in task["guests"][PINNED]
+    assert (task["guests"][PINNED]["changed"], task["guests"][PINNED]["restarted"]) == (True, False)
     assert grown.isActive() == 1
     assert (grown.vcpusFlags(CONFIG | MAXIMUM), grown.vcpusFlags(LIVE | MAXIMUM)) == (3, 2)
 
     rc, tasks, _stats = run_playbook("domain_tuning_guests.yml", {
-        "tuning_guests": host_guests(restart="force", absent=False)}, diff=False)
+        "tuning_guests": host_guests(restart="force", absent=False), "tuning_restart_timeout": 2}, diff=False)
     task = tasks["Converge the guests"]
     assert rc == 0 and task["changed"] is True
     assert task["guests"][GROWN] == {
@@ -95,5 +97,5 @@ def test_restart_force_puts_the_waiting_change_in_force_and_true_never_powers_of
     assert (grown.vcpusFlags(CONFIG | MAXIMUM), grown.vcpusFlags(LIVE | MAXIMUM)) == (3, 3)
 
     rc, tasks, stats = run_playbook("domain_tuning_guests.yml", {
-        "tuning_guests": host_guests(restart="force", absent=False)}, diff=False)
+        "tuning_guests": host_guests(restart="force", absent=False), "tuning_restart_timeout": 2}, diff=False)
     assert (rc, stats["changed"], tasks["Converge the guests"]["guests"][GROWN]["restart_required"]) == (0, 0, False)
