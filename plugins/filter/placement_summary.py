@@ -21,7 +21,9 @@ options:
     description:
       - The guests, one dict each, C(name), C(state) (V(present) or V(absent)), C(plan) (the numa_plan entry, for
         present guests) and C(result) (the guest's domain_tuning result; C(live_changes), C(pending_restart),
-        C(restart_required), C(changed)), and C(restarted) (bool).
+        C(restart_required), C(changed), C(restarted), C(in_force)), and C(restarted) (bool).
+      - A guest restarted lists under C(applied by the restart) its result's C(in_force) (what the module read back
+        in force after the restart), or in check mode its C(pending_restart).
     type: list
     elements: dict
     required: true
@@ -140,7 +142,9 @@ def _guest(guest, check_mode):
         lines.append("  applied live: %s" % _none(result.get("live_changes") or []))
         pending = _none(result.get("pending_restart") or [])
         if guest.get("restarted"):
-            lines.append("  applied by the restart: %s" % pending)
+            # after a real restart the module lists what it read back in force; in check mode, what would be
+            lines.append("  applied by the restart: %s" % _none(result["in_force"] if "in_force" in result
+                                                               else result.get("pending_restart") or []))
         else:
             lines.append("  waits for a restart: %s" % pending)
     lines.append("  restarted: %s" % _restarted(guest, check_mode))

@@ -201,8 +201,12 @@ def test_summary_from_one_domain_tuning_call_in_check_mode_and_for_real():
     big = dict(SMALL, name="a", numa=dict(CELL, cells=[{"id": 0, "cpus": "0", "memory": "20000 MiB"}]),
                memory_backing={"hugepages": [{"size": "2 MiB", "nodeset": "0"}]})
     targets = [{"name": "a", "state": "present", "plan": big}, {"name": "b", "state": "absent", "plan": {}}]
-    guests = {"a": {"changed": True, "live_changes": ["vcpupin 0 -> 1"], "restart_required": True,
-                    "pending_restart": ["memory_backing.hugepages"], "restarted": True},
+    # check mode: restarted (would be), pending_restart; a real run: restarted, in_force, nothing pending
+    checked = {"changed": True, "live_changes": ["vcpupin 0 -> 1"], "restart_required": True,
+               "pending_restart": ["memory_backing.hugepages"], "restarted": True}
+    restarted = {"changed": True, "live_changes": ["vcpupin 0 -> 1"], "restart_required": False,
+                 "in_force": ["memory_backing.hugepages"], "restarted": True}
+    guests = {"a": restarted,
               "b": {"changed": False, "live_changes": [], "restart_required": False}}
     block_a = [
         "a: host node 0, host CPUs 1",
@@ -222,6 +226,7 @@ def test_summary_from_one_domain_tuning_call_in_check_mode_and_for_real():
     ]
     assert placement_summary(targets, host, reserved_cpus="0", results=guests).splitlines() == (
         block_a + ["  restarted: yes"] + rest)
+    guests = dict(guests, a=checked)
     assert placement_summary(targets, host, reserved_cpus="0", results=guests, check_mode=True).splitlines() == (
         ["check mode: nothing was changed; what a real run does:"] + block_a + ["  restarted: would be (check mode)"]
         + rest)
