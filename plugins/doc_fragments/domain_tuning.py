@@ -90,6 +90,7 @@ options:
       - After the start the running guest is read back. What waited and is in force is listed in RV(in_force),
         and RV(pending_restart) is empty; an option still not in force fails the task, naming it.
       - A guest that was shut down and does not start again fails the task; it is left shut off.
+      - A run that fails before the restart (a live call refused) does not restart the guest.
       - In check mode nothing is shut down or started; RV(restarted) says whether the guest would be restarted.
       - Not valid with O(xml) (an offline run has no guest to restart).
     type: str

@@ -87,8 +87,8 @@ def no_connection(monkeypatch):
      "guests[0].restart: 3 is not valid: expected never or if_needed (older spellings: true is if_needed, "
      "false is never, force is if_needed with force_off)"),
 ])
-def test_bad_restart_options_fail_naming_option_value_and_rule_before_any_connection(module, args, message,
-                                                                                      monkeypatch):
+def test_bad_restart_options_fail_naming_option_value_and_rule_before_any_connection(
+        module, args, message, monkeypatch):
     no_connection(monkeypatch)
     assert run_module(module, dict(args, uri=URI)) == {"failed": True, "msg": message}
 
@@ -279,3 +279,15 @@ def test_guests_check_mode_agrees_with_the_real_run(conn):
     assert seen(check) == seen(real) == {"vt-ut-r1": (True, True), "vt-ut-r2": (True, False),
                                          "vt-ut-r3": (True, False)}
     assert conn.lookupByName("vt-ut-r3").isActive() == 0
+
+
+def test_a_run_whose_live_call_fails_does_not_restart(conn):
+    # the test driver refuses pinning a vCPU live
+    dom = start(conn)
+    result = run_module("domain_tuning", {"uri": URI, "name": "vt-ut-r1", "vcpus": {"maximum": 6},
+                                          "cputune": {"vcpupin": [{"vcpu": 0, "cpuset": "0"}]},
+                                          "restart": "if_needed", "force_off": True}, diff=False)
+    assert (result["failed"], result["changed"], result["restarted"], result["restart_required"]) == (
+        True, True, False, True)
+    assert sorted(result["pending_restart"]) == ["cputune.vcpupin", "vcpus.maximum"]
+    assert (dom.isActive(), max_vcpus(conn, "vt-ut-r1"), max_vcpus(conn, "vt-ut-r1", inactive=True)) == (1, 4, 6)
