@@ -140,13 +140,13 @@ def _guest(guest, check_mode):
         lines.append("  not changed (skipped)")
     else:
         lines.append("  applied live: %s" % _none(result.get("live_changes") or []))
-        pending = _none(result.get("pending_restart") or [])
+        pending = result.get("pending_restart") or []
         if guest.get("restarted"):
             # after a real restart the module lists what it read back in force; in check mode, what would be
-            lines.append("  applied by the restart: %s" % _none(result["in_force"] if "in_force" in result
-                                                               else result.get("pending_restart") or []))
+            applied = result["in_force"] if "in_force" in result else pending
+            lines.append("  applied by the restart: %s" % _none(applied))
         else:
-            lines.append("  waits for a restart: %s" % pending)
+            lines.append("  waits for a restart: %s" % _none(pending))
     lines.append("  restarted: %s" % _restarted(guest, check_mode))
     return lines
 
