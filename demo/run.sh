@@ -104,7 +104,7 @@ report() {  # what libvirt reports for the running guests, and the 2 MiB pool
     printf '  live pins: vCPU %s, emulator %s' \
       "$($virsh vcpupin "$name" --live | awk 'NR > 2 && NF {printf "%s%s -> CPU %s", sep, $1, $2; sep = ", "}')" \
       "$($virsh emulatorpin "$name" --live | awk -F': ' '/\*/ {print "-> CPU " $2}')"
-    $virsh iothreadinfo "$name" --live 2>/dev/null | awk 'NR > 2 && NF {printf ", iothread %s -> CPU %s", $1, $3}'
+    $virsh iothreadinfo "$name" --live 2>/dev/null | awk 'NR > 2 && NF {printf ", iothread %s -> CPU %s", $1, $2}'
     echo
     echo "  memory: live on $(backing "$name"), persistent definition on $(backing "$name" --inactive)"
   done
