@@ -78,6 +78,36 @@ options:
       - The returned RV(xml) stays masked.
       - Only valid with O(xml).
     type: path
+  restart:
+    description:
+      - What to do when the guest runs and part of the change waits for its next boot
+        (RV(restart_required) is true). Nothing is done otherwise, and a guest that is not running is never started.
+      - V(never) leaves the guest running as it is; what waits is in RV(pending_restart).
+      - V(if_needed) asks the guest to shut down (ACPI), waits up to O(shutdown_timeout) seconds and starts it
+        again. A guest that has not stopped by then is powered off when O(force_off=true); otherwise it is left
+        running and the task fails (C(changed=true) when the definition was written), saying that the
+        definition holds the change and what waits for the next boot.
+      - After the start the running guest is read back. What waited and is in force is listed in RV(in_force),
+        and RV(pending_restart) is empty; an option still not in force fails the task, naming it.
+      - A guest that was shut down and does not start again fails the task; it is left shut off.
+      - In check mode nothing is shut down or started; RV(restarted) says whether the guest would be restarted.
+      - Not valid with O(xml) (an offline run has no guest to restart).
+    type: str
+    choices: [never, if_needed]
+    default: never
+  shutdown_timeout:
+    description:
+      - Seconds to wait for the guest to shut down after the ACPI request of O(restart=if_needed); 0 or more.
+      - C(restart_timeout) is its older name (domain_tuning O(restart_timeout) of C(guests)).
+    type: int
+    default: 120
+    aliases: [restart_timeout]
+  force_off:
+    description:
+      - With O(restart=if_needed), power the guest off (as C(virsh destroy), without shutting its OS down)
+        when it has not shut down within O(shutdown_timeout) seconds.
+    type: bool
+    default: false
 notes:
   - Check mode runs the same code as a real run and skips only the define and the live calls,
     so C(changed) is the same in both.

@@ -13,8 +13,9 @@ description:
   - One block per guest, its host node and CPUs, vCPU to CPU pins, memory with the page size and page count, what was
     applied live, what waits for a restart (or, for a guest restarted, what the restart applied), and whether the guest was restarted (unplaced guests say so).
   - Then one line per host node, the node's CPUs, those the plan's guests hold, the housekeeping CPUs, the CPUs left
-    free for dedicated vCPUs, and each hugepage pool's total and free pages.
-  - Memory is shown in MiB or GiB (the largest binary unit that divides it), never in KiB.
+    free for dedicated vCPUs, the node's memory and how much of it is free, and each hugepage pool's total and free pages.
+  - Memory is shown in MiB or GiB (whole GiB, else whole MiB below 16 GiB, else one decimal), never in KiB.
+  - In check mode (O(check_mode)) the first line says so, and a guest the run would restart says C(restarted: would be).
 options:
   _input:
     description:
@@ -38,19 +39,26 @@ options:
     default: ""
   results:
     description:
-      - The domain_tuning loop's C(results) (each with C(item.name)); fills in each guest's C(result) by name.
-    type: list
-    elements: dict
+      - The guests' domain_tuning results, fills in each guest's C(result) by name. Either the RV(guests) of one
+        M(virtuned.libvirt.domain_tuning) call (a dict, name to result) or the C(results) of a loop of calls (each
+        with C(item.name)).
+    type: raw
   restarted:
-    description: Names of the guests restarted; fills in each guest's C(restarted).
+    description:
+      - Names of the guests restarted; fills in each guest's C(restarted). Without it, a guest is restarted when
+        its result says C(restarted=true).
     type: list
     elements: str
+  check_mode:
+    description: The run is in check mode (nothing was changed; the summary says what a real run does).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
 - name: Print the summary
   ansible.builtin.debug:
-    msg: "{{ guests | virtuned.libvirt.placement_summary(hv_after.host) | split('\n') }}"
+    msg: "{{ guests | virtuned.libvirt.placement_summary(hv_after.host, results=placed.guests) | split('\n') }}"
 """
 
 RETURN = r"""
@@ -64,6 +72,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.cpuset import format_cpuset, parse_cpuset
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.sizes import format_size, parse_size
+from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import readable_memory
 
 
 def _cpus(value):
@@ -94,14 +103,20 @@ def _memory(entry):
     total = sum(parse_size(cell["memory"], "cells.memory") for cell in cells)
     pages = (entry.get("memory_backing") or {}).get("hugepages") or []
     if not pages:
-        return "%s on small pages" % format_size(total)
+        return "%s on small pages" % readable_memory(total)
     sizes = sorted(set(parse_size(page["size"], "hugepages.size") for page in pages if page.get("size")))
     if len(sizes) == 1:
-        return "%s on %s pages (%d pages)" % (format_size(total), format_size(sizes[0]), total // sizes[0])
-    return "%s on %s pages" % (format_size(total), " and ".join(format_size(size) for size in sizes))
+        return "%s on %s pages (%d pages)" % (readable_memory(total), format_size(sizes[0]), total // sizes[0])
+    return "%s on %s pages" % (readable_memory(total), " and ".join(format_size(size) for size in sizes))
 
 
-def _guest(guest):
+def _restarted(guest, check_mode):
+    if not guest.get("restarted"):
+        return "no"
+    return "would be (check mode)" if check_mode else "yes"
+
+
+def _guest(guest, check_mode):
     name = guest.get("name")
     result = guest.get("result") or {}
     lines = []
@@ -128,7 +143,7 @@ def _guest(guest):
             lines.append("  applied by the restart: %s" % pending)
         else:
             lines.append("  waits for a restart: %s" % pending)
-    lines.append("  restarted: %s" % ("yes" if guest.get("restarted") else "no"))
+    lines.append("  restarted: %s" % _restarted(guest, check_mode))
     return lines
 
 
@@ -145,24 +160,47 @@ def _host(host, held, reserved):
         pools = ["%s pages %d total, %d free" % (format_size(int(pool["size_kib"]) * 1024), int(pool["total"]),
                                                  int(pool["free"]))
                  for pool in node.get("hugepages") or [] if int(pool.get("total") or 0) > 0]
-        lines.append("  node %d: CPUs %s, held by guests %s, housekeeping %s, free for dedicated vCPUs %s; %s" % (
+        memory = ""
+        if node.get("memory_kib") is not None:
+            memory = "memory %s%s; " % (readable_memory(int(node["memory_kib"]) * 1024), "" if node.get("free_kib") is None
+                                        else ", %s free" % readable_memory(int(node["free_kib"]) * 1024))
+        lines.append("  node %d: CPUs %s, held by guests %s, housekeeping %s, free for dedicated vCPUs %s; %s%s" % (
             nid, format_cpuset(cpus) or "-", format_cpuset(held & cpus) or "none",
-            format_cpuset(reserved & cpus) or "none", format_cpuset(free) or "none",
+            format_cpuset(reserved & cpus) or "none", format_cpuset(free) or "none", memory,
             "; ".join(pools) if pools else "no hugepages reserved"))
     return lines
 
 
-def placement_summary(guests, host, held_cpus="", reserved_cpus="", results=None, restarted=None):
+def _by_name(results):
+    if isinstance(results, dict):
+        return dict((name, result) for name, result in results.items() if isinstance(result, dict))
+    return dict(((r.get("item") or {}).get("name"), r) for r in results or [] if isinstance(r, dict))
+
+
+def _was_restarted(guest, result, restarted):
+    if "restarted" in guest:
+        return bool(guest["restarted"])
+    if restarted is not None:
+        return guest.get("name") in restarted
+    return result.get("restarted") is True
+
+
+def placement_summary(guests, host, held_cpus="", reserved_cpus="", results=None, restarted=None, check_mode=False):
     """The text summary (see DOCUMENTATION)."""
     if not isinstance(guests, list) or not isinstance(host, dict):
         raise AnsibleFilterError("placement_summary: expected a list of guests and host_info's host")
-    by_name = dict(((r.get("item") or {}).get("name"), r) for r in results or [] if isinstance(r, dict))
-    guests = [dict(g, result=g.get("result", by_name.get(g.get("name"), {})),
-                   restarted=g.get("restarted", g.get("name") in (restarted or []))) for g in guests]
+    if results is not None and not isinstance(results, (dict, list)):
+        raise AnsibleFilterError("placement_summary: results must be domain_tuning's guests (a dict) or a loop's "
+                                 "results (a list), got %r" % (results,))
+    by_name = _by_name(results)
+    completed = []
+    for guest in guests:
+        result = guest.get("result", by_name.get(guest.get("name"), {}))
+        completed.append(dict(guest, result=result, restarted=_was_restarted(guest, result, restarted)))
     try:
-        lines = []
-        for guest in sorted(guests, key=lambda g: g.get("name") or ""):
-            lines.extend(_guest(guest))
+        lines = ["check mode: nothing was changed; what a real run does:"] if check_mode else []
+        for guest in sorted(completed, key=lambda g: g.get("name") or ""):
+            lines.extend(_guest(guest, check_mode))
         lines.extend(_host(host, set(_cpus(held_cpus)), set(_cpus(reserved_cpus))))
     except (TuningError, KeyError, TypeError, ValueError) as exc:
         raise AnsibleFilterError("placement_summary: %s" % exc)

@@ -84,19 +84,15 @@ options:
         choices: [merged, replaced, deleted, gathered]
       restart:
         description:
-          - What to do when the guest runs and part of its change waits for its next boot
-            (its C(restart_required) in RV(guests) is true). Nothing is done otherwise.
-          - V(false) leaves it running as it is (the change waits, as in a single call).
-          - V(true) asks the guest to shut down (ACPI), waits up to O(restart_timeout) seconds and
-            starts it again. A guest that does not shut down in time (no OS that handles the request)
-            is left running and its entry fails; it is never powered off.
-          - V(force) powers the guest off at once (as C(virsh destroy), without shutting its OS down) and
-            starts it again.
-          - After the start the running guest is read back; the options that waited are listed in
-            C(in_force) of its RV(guests) entry, and an option still not in force fails the entry.
-          - In check mode nothing is restarted; C(restarted) in its RV(guests) entry says it would be.
+          - As O(restart), for this guest; defaults to O(restart).
+          - V(never) or V(if_needed). The older spellings still work: V(true) is V(if_needed), V(false) is
+            V(never), and V(force) is V(if_needed) with O(guests[].force_off=true) (the guest is asked to
+            shut down first, and powered off after O(shutdown_timeout)).
+          - The result of the restart is C(restarted) (and C(in_force)) of the guest's RV(guests) entry.
         type: raw
-        default: false
+      force_off:
+        description: As O(force_off), for this guest; defaults to O(force_off).
+        type: bool
       cputune:
         description: The options of M(virtuned.libvirt.cputune).
         type: dict
@@ -127,13 +123,14 @@ options:
       metadata:
         description: The options of M(virtuned.libvirt.metadata).
         type: dict
-  restart_timeout:
-    description: Seconds to wait for a guest to shut down when its O(guests[].restart) is V(true).
-    type: int
-    default: 120
 notes:
   - With O(state=gathered) every area is gathered; name areas with an empty dictionary to gather only those.
   - With O(state=replaced) or O(state=deleted) only the areas given are replaced or deleted.
+  - Each area's dictionary may hold its own C(state) (V(merged), V(replaced), V(deleted) or V(gathered)),
+    which applies to that area only; it defaults to O(state) (in O(guests), to the guest's O(guests[].state)).
+    For example C(cputune) with C(state=replaced) and C(numa) with C(state=merged) in one call.
+  - O(restart), O(shutdown_timeout) and O(force_off) apply to every guest of O(guests) unless its entry
+    gives O(guests[].restart) or O(guests[].force_off).
 '''
 
 EXAMPLES = r'''
@@ -164,14 +161,26 @@ EXAMPLES = r'''
 
 - name: Every guest of the host in one call; db01 is restarted when a change waits for its boot
   virtuned.libvirt.domain_tuning:
+    shutdown_timeout: 60
+    force_off: true
     guests:
       - name: db01
-        restart: true
+        restart: if_needed
         vcpus: {maximum: 4}
         cputune: {emulatorpin: 0-1}
       - name: web01
         memtune: {soft_limit: 512M}
   register: host_tuning
+
+- name: Pins made exactly these (older pins removed), the NUMA settings merged into what is there
+  virtuned.libvirt.domain_tuning:
+    name: db01
+    cputune:
+      state: replaced
+      vcpupin: [{vcpu: 0, cpuset: 2}, {vcpu: 1, cpuset: 3}]
+    numa:
+      state: merged
+      numatune: {memory: {mode: strict, nodeset: "0"}}
 
 - name: Everything tunable about a guest, in the shape of this module's options
   virtuned.libvirt.domain_tuning:
@@ -204,6 +213,18 @@ restart_required:
   description: True when part of the change waits for the guest's next boot.
   returned: always
   type: bool
+restarted:
+  description:
+    - True when the guest was restarted for O(restart=if_needed) (in check mode, when it would be).
+  returned: always
+  type: bool
+in_force:
+  description:
+    - The options (C(area.option)) that waited for the guest's boot and are read back in force after the restart.
+  returned: after a restart for O(restart=if_needed) (not in check mode)
+  type: list
+  elements: str
+  sample: ["vcpus.maximum"]
 pending_restart:
   description:
     - The options (C(area.option), nothing else) whose new values wait for the next boot of the running guest.
@@ -247,14 +268,15 @@ guests:
   returned: when O(guests) is given
   type: dict
   sample: {"db01": {"changed": true, "before": {"cputune": {}}, "after": {"cputune": {"emulatorpin": "0-1"}},
-           "live_changes": ["emulatorpin 0-1"], "restart_required": false},
-           "web01": {"changed": false, "failed": true, "msg": "name: no domain 'web01' on qemu:///system: Domain not found"}}
+           "live_changes": ["emulatorpin 0-1"], "restart_required": false, "restarted": false},
+           "web01": {"changed": false, "restarted": false, "failed": true,
+                     "msg": "name: no domain 'web01' on qemu:///system: Domain not found"}}
   contains:
     restarted:
       description:
-        - In a guest's entry, true when the guest was restarted for O(guests[].restart) (in check mode,
+        - In every guest's entry, true when the guest was restarted for its O(guests[].restart) (in check mode,
           when it would be).
-      returned: when O(guests[].restart) is asked and a change waited for the guest's boot
+      returned: always
       type: bool
     in_force:
       description:

@@ -166,6 +166,18 @@ restart_required:
   description: True when part of the change waits for the guest's next boot.
   returned: always
   type: bool
+restarted:
+  description:
+    - True when the guest was restarted for O(restart=if_needed) (in check mode, when it would be).
+  returned: always
+  type: bool
+in_force:
+  description:
+    - The options (C(area.option)) that waited for the guest's boot and are read back in force after the restart.
+  returned: after a restart for O(restart=if_needed) (not in check mode)
+  type: list
+  elements: str
+  sample: ["vcpus.maximum"]
 pending_restart:
   description:
     - The options (C(area.option), nothing else) whose new values wait for the next boot of the running guest.

@@ -75,7 +75,7 @@ def test_profile_recorded_live_and_persistently_on_a_running_guest(guests):
 
 
 ROLE_GUEST = "vt-h10-role"
-PLACE = "virtuned.libvirt.numa_pinning : Place each guest (one domain_tuning call per guest)"
+PLACE = "virtuned.libvirt.numa_pinning : Place the guests (one domain_tuning call for all of them)"
 
 
 def test_the_numa_pinning_role_records_the_profile_of_a_running_guest(guests):
@@ -84,14 +84,14 @@ def test_the_numa_pinning_role_records_the_profile_of_a_running_guest(guests):
     request = {"numa_pinning_guests": [{"name": ROLE_GUEST, "profile": "dedicated", "vcpus": 1, "memory": "128M"}]}
     rc, tasks, _stats = run_playbook("numa_pinning_guests.yml", request)
     assert rc == 0, tasks
-    placed = tasks[PLACE]["results"][0]
+    placed = tasks[PLACE]["guests"][ROLE_GUEST]
     # the role applies whole areas (placement_areas): the metadata area is one of them
-    assert (placed["item"]["areas"]["metadata"], placed["changed"]) == ({"profile": "dedicated@1"}, True)
+    assert (placed["after"]["metadata"], placed["changed"]) == ({"profile": "dedicated@1"}, True)
     assert placed["after"]["metadata"] == {"profile": "dedicated@1"}
     for flags in (LIVE, CONFIG):
         assert recorded(dom, flags) == "<tuning profile=\"dedicated@1\"/>"
         assert recorded(dom, flags, APP) == "<owner team=\"db\"/>"
     rc, tasks, _stats = run_playbook("numa_pinning_guests.yml", request)
     assert rc == 0, tasks
-    again = tasks[PLACE]["results"][0]
-    assert (again["item"]["areas"]["metadata"], again["changed"]) == ({"profile": "dedicated@1"}, False)
+    again = tasks[PLACE]["guests"][ROLE_GUEST]
+    assert (again["after"]["metadata"], again["changed"]) == ({"profile": "dedicated@1"}, False)

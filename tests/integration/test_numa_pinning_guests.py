@@ -25,7 +25,7 @@ REQUESTS = {
     DEDICATED: {"name": DEDICATED, "vcpus": 1, "memory": "128M", "cpu_policy": "dedicated", "page_size": "2M"},
     SHARED: {"name": SHARED, "vcpus": 1, "memory": "128M", "page_size": "2M"},
 }
-PLACE = "virtuned.libvirt.numa_pinning : Place each guest (one domain_tuning call per guest)"
+PLACE = "virtuned.libvirt.numa_pinning : Place the guests (one domain_tuning call for all of them)"
 SHOW = "Show the placement"
 CELL = {"cells": [{"id": 0, "cpus": "0", "memory": "128 MiB"}],
         "numatune": {"memory": {"mode": "strict", "nodeset": "0"},
@@ -84,7 +84,7 @@ def play(guests, check=False):
 
 
 def placed(tasks):
-    return {r["item"]["name"]: r["changed"] for r in tasks[PLACE]["results"]}
+    return {name: result["changed"] for name, result in tasks[PLACE]["guests"].items()}
 
 
 @pytest.mark.skipif(not os.path.exists(POOL), reason="no 2 MiB pool on node 0")

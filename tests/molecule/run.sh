@@ -30,10 +30,8 @@ if ! flock -n 9; then
 fi
 
 scenarios=("$@")
-# numa_pinning_guests is left out until its guests fit planner v2's rule (a shared guest cell never has more
-# vCPUs than its node has shared CPUs: its 2-vCPU shared guest beside a dedicated one on a 2-CPU host is now
-# refused); run it by name.
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(role_variables hugepages_host numa_pinning numa_pinning_host bootloader)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(role_variables hugepages_host numa_pinning numa_pinning_host numa_pinning_guests
+                                         bootloader)
 cd "$here/.."   # molecule looks for ./molecule/<scenario>
 failed=()
 for scenario in "${scenarios[@]}"; do

@@ -1402,8 +1402,21 @@ def _requirements(host, state, held):
     return {"hugepages": hugepages, "isolated_cpus": format_cpuset(isolated)}
 
 
+def readable_memory(nbytes):
+    """Memory a person reads: whole GiB, else whole MiB below 16 GiB, else GiB (or MiB) with one decimal; never KiB."""
+    mib, gib = 1024 ** 2, 1024 ** 3
+    if nbytes and nbytes % gib == 0:
+        return "%d GiB" % (nbytes // gib)
+    if nbytes % mib == 0 and nbytes < 16 * gib:
+        return "%d MiB" % (nbytes // mib)
+    if nbytes >= gib:
+        return "%.1f GiB" % (nbytes / float(gib))
+    return "%.1f MiB" % (nbytes / float(mib))
+
+
 def render_map(host, state):
-    """A text picture: per node, per core, who holds each CPU ('.' is free / shared pool)."""
+    """A text picture: per node, per core, who holds each CPU ('.': free, or the shared pool), then the shared
+    guests of the node with their vCPUs and the CPUs they float over."""
     lines = []
     for node in sorted(host.nodes):
         info = host.nodes[node]
@@ -1413,10 +1426,14 @@ def render_map(host, state):
         shared = ""
         if state.shared_load[node]:
             shared = ", shared vCPUs %d/%d" % (state.shared_load[node], state.shared_room(len(state.pool(node))))
-        lines.append("node %d: %s memory%s%s" % (node, format_size(info["memory_kib"] * 1024), pages, shared))
+        lines.append("node %d: %s memory%s%s" % (node, readable_memory(info["memory_kib"] * 1024), pages, shared))
         for core in host.node_cores[node]:
             cells = " ".join("%d=%s" % (cpu, state.owner.get(cpu, ".")) for cpu in core.cpus)
             lines.append("  core %s: %s" % (",".join(str(c) for c in core.cpus), cells))
+        holders = sorted((name, count) for name, count in state.shared_holders[node].items() if count)
+        if holders:
+            lines.append("  shared over CPUs %s: %s" % (format_cpuset(state.pool(node)) or "none", ", ".join(
+                "%s %d vCPU%s" % (name, count, "s" if count > 1 else "") for name, count in holders)))
         for address in sorted(a for a, d in (host.pci or {}).items() if d["numa_node"] == node):
             lines.append("  pci %s: %s" % (address, _pci_label(host.pci[address], state.pci_owner.get(address))))
     loose = sorted(a for a, d in (host.pci or {}).items() if d["numa_node"] is None)

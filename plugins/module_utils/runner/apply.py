@@ -22,6 +22,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml
     parse_domain, parse_xml, to_document,
 )
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import LibvirtCallError, TuningError
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.restart import restart_if_needed
 
 # How many times a define is prepared again when another writer changed the domain meanwhile.
 DEFINE_ATTEMPTS = 5
@@ -33,6 +34,9 @@ class Outcome:
     ``pending`` lists the ``area.option`` keys that wait for the next boot (``reasons``: key ->
     why), ``live_pending`` those asked of the running guest that it has not completed. ``failed``
     is the message of a run that stopped part way (the define done, a live call refused).
+    ``restarted``: the guest was restarted for ``restart: if_needed`` (in check mode: would be);
+    ``stopped``: that restart shut the guest down; ``in_force``: the keys that waited and are in
+    force after it (runner/restart.py).
     """
 
     def __init__(self):
@@ -51,6 +55,9 @@ class Outcome:
         self.failed = None
         self.dest = None
         self.dest_changed = False
+        self.restarted = False
+        self.in_force = None
+        self.stopped = False
 
 
 # edge/connection.py's LibvirtEdge, imported by the first connected run: an offline run needs neither it nor libvirt
@@ -181,6 +188,7 @@ def apply_connected(params, requests, check_mode, edge=None):
                 outcome.running = live_xml is not None
                 if outcome.running and not gathering:
                     _apply_live(edge, dom, live_xml, params, check_mode, outcome, ctx)
+                    restart_if_needed(edge, dom, outcome, params, check_mode, ctx)
             break
         else:
             raise TuningError("%s kept changing while it was being tuned (%d attempts); try again"

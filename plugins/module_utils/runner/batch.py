@@ -7,36 +7,15 @@ Each guest goes through runner/apply.py apply_connected exactly as a single call
 converge, lock, re-read, define, verify, live), with the batch's one connection. The host facts
 the rules ask for are fetched once for the whole batch (SharedHostEdge), each when a guest's
 rules first ask for it, before that guest's lock. A guest that fails does not stop the others.
-A guest asked to ``restart`` is restarted when a change waits for its next boot, and read back.
+A guest's ``restart`` and ``force_off`` (default: the task's) go to runner/restart.py, as in a single call.
 """
 
 from __future__ import annotations
 
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge.connection import LibvirtEdge, default_uri
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.area import plan_live
-from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import TuningError
-from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.apply import apply_connected, host_context
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.apply import apply_connected
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.results import build_results
-
-# What a guest's ``restart`` may be: false (never), true (ACPI shutdown, wait, start), force (power off, start).
-RESTART_CHOICES = (False, True, "force")
-
-
-def restart_mode(value, where):
-    """The ``restart`` value as False, True or 'force'; TuningError naming option, value and rule."""
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text == "force":
-            return "force"
-        if text in ("true", "yes", "on", "1"):
-            return True
-        if text in ("false", "no", "off", "0", ""):
-            return False
-    raise TuningError("%s: %r is not valid: expected true (shut down, wait, start), false or force "
-                      "(power off, start)" % (where, value))
 
 
 class SharedHostEdge:
@@ -79,13 +58,14 @@ class GuestRun:
     def fail(self, message):
         """The guest stopped before anything was changed."""
         self.failed = message
-        self.result = {"changed": False, "failed": True, "msg": message}
+        self.result = {"changed": False, "restarted": False, "failed": True, "msg": message}
 
 
 def run_guests(common, guests, check_mode, diff):
-    """Converge every guest of ``guests`` [(given, requests, restart)] over one connection.
+    """Converge every guest of ``guests`` [(given, requests)] over one connection.
 
-    ``common``: the task's uri, live, backup, backup_dir and restart_timeout. ``given``: the guest's name/uuid.
+    ``common``: the task's uri, live, backup, backup_dir and shutdown_timeout. ``given``: the guest's name/uuid,
+    restart and force_off.
     Every guest is looked up first: one given twice (by name and by uuid) is refused before anything is
     written. Returns the GuestRuns in order; TuningError for the connection or a guest given twice.
     """
@@ -93,7 +73,7 @@ def run_guests(common, guests, check_mode, diff):
     shared = SharedHostEdge(edge)
     try:
         found, seen = [], {}
-        for index, (given, _requests, _restart) in enumerate(guests):
+        for index, (given, _requests) in enumerate(guests):
             run = GuestRun(given.get("name") or given.get("uuid"))
             dom = None
             try:
@@ -110,86 +90,27 @@ def run_guests(common, guests, check_mode, diff):
                 seen[uuid] = index
             found.append((run, dom))
         runs = []
-        for (run, dom), (_given, requests, restart) in zip(found, guests):
+        for (run, dom), (given, requests) in zip(found, guests):
             if dom is not None:
-                _run_guest(shared, common, run, dom, requests, restart, check_mode, diff)
+                params = dict(common, name=run.key, uuid=None, restart=given.get("restart", "never"),
+                              force_off=given.get("force_off", False))
+                _run_guest(shared, params, run, requests, check_mode, diff)
             runs.append(run)
     finally:
         edge.close()
     return runs
 
 
-def _run_guest(edge, common, run, dom, requests, restart, check_mode, diff):
+def _run_guest(edge, params, run, requests, check_mode, diff):
     try:
-        outcome = apply_connected(dict(common, name=run.key, uuid=None), requests, check_mode, edge=edge)
+        outcome = apply_connected(params, requests, check_mode, edge=edge)
     except TuningError as exc:
         run.fail(str(exc))
         return
     run.result, run.warnings = build_results(outcome, requests, area_keys=True, diff=diff)
     if outcome.failed is not None:
         run.failed = outcome.failed
-    elif restart and outcome.running and outcome.restart_required:
-        _restart(edge, dom, outcome, restart, common, check_mode, run)
-    if run.failed is not None:
         run.result.update(failed=True, msg=run.failed)
-
-
-def _restart(edge, dom, outcome, mode, common, check_mode, run):
-    """Restart the running guest so that what waits for its boot is in force, then read it back."""
-    waiting = list(outcome.pending)
-    run.result["restarted"] = True
-    run.result["changed"] = True
-    if check_mode:
-        return
-    with edge.domain_lock(dom):
-        try:
-            if mode == "force":
-                edge.destroy(dom)
-            elif not edge.shutdown(dom, common["restart_timeout"]):
-                run.result["restarted"] = False
-                run.failed = ("restart: the guest did not shut down within %d s of an ACPI shutdown request (a guest "
-                              "needs an OS that handles it); it runs on with the settings of its last boot; restart: "
-                              "force powers it off instead" % common["restart_timeout"])
-                return
-            edge.start(dom)
-        except TuningError as exc:
-            run.result["restarted"] = False
-            run.failed = "restart: %s" % exc
-            return
-        try:
-            plan = _read_back(edge, dom, outcome)
-        except TuningError as exc:
-            run.failed = "restart: the guest was restarted, but reading it back failed: %s" % exc
-            return
-    if plan is None:
-        run.failed = "restart: the guest stopped again right after its start"
-        return
-    still = [key for key in waiting if key in plan.pending or key in [op_key for op_key, _op in plan.ops]]
-    run.result["in_force"] = [key for key in waiting if key not in still]
-    run.result["restart_required"] = bool(still)
-    if still:
-        run.result["pending_restart"] = still
-        run.failed = "restart: after the restart these are still not in force: %s" % ", ".join(still)
-    else:
-        run.result.pop("pending_restart", None)
-        reasons = {key: text for key, text in run.result.get("pending_reasons", {}).items() if key not in waiting}
-        if reasons:
-            run.result["pending_reasons"] = reasons
-        else:
-            run.result.pop("pending_reasons", None)
-
-
-def _read_back(edge, dom, outcome):
-    """The live plan of the restarted guest against the run's targets (None when it does not run)."""
-    live_xml = edge.running_xml(dom)
-    if live_xml is None:
-        return None
-    ctx = host_context(edge, parse_domain(edge.persistent_xml(dom), "the persistent XML of %s" % dom.name()))
-
-    def live_migratable():
-        return parse_domain(edge.live_xml_migratable(dom), "the migratable live XML of %s" % dom.name())
-
-    return plan_live(outcome.results, parse_domain(live_xml, "the live XML of %s" % dom.name()), ctx, live_migratable)
 
 
 def batch_result(runs, diff):

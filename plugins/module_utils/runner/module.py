@@ -21,6 +21,9 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors imp
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.apply import (
     DefineRefused, apply_connected, apply_offline,
 )
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.restart import (
+    RESTART_CHOICES, SHUTDOWN_TIMEOUT, check_restart_options, guest_restart,
+)
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.results import build_results
 
 COMMON_ARGSPEC = {
@@ -33,6 +36,9 @@ COMMON_ARGSPEC = {
     "backup": {"type": "bool", "default": False},
     "backup_dir": {"type": "path"},
     "dest": {"type": "path"},
+    "restart": {"type": "str", "default": "never", "choices": list(RESTART_CHOICES)},
+    "shutdown_timeout": {"type": "int", "default": SHUTDOWN_TIMEOUT, "aliases": ["restart_timeout"]},
+    "force_off": {"type": "bool", "default": False},
 }
 COMMON_OPTIONS = {
     "mutually_exclusive": [["name", "uuid", "xml"], ["xml", "uri"]],
@@ -52,25 +58,32 @@ def run_area_module(area):
     """main() of a single-area module."""
     module = GuardedModule(argument_spec=argument_spec(area), supports_check_mode=True, **COMMON_OPTIONS)
     params = module.params
+    _check_restart_options(module)
     requests = [(area, params, params["state"])]
     result = run_requests(module, requests)
     module.exit_json(**result)
 
 
+def _check_restart_options(module):
+    """Fail on a bad shutdown_timeout (named as the task spelled it) or a restart asked of an offline run."""
+    problem = check_restart_options(module.params)
+    if problem and "restart_timeout" in module.params and problem.startswith("shutdown_timeout:"):
+        problem = "restart_timeout" + problem[len("shutdown_timeout"):]
+    if problem:
+        module.fail_json(msg=problem)
+
+
 # domain_tuning's own options (plugins/modules/domain_tuning.py documents them): one call for many guests.
-RESTART_TIMEOUT = 120
-
-
 def multi_area_spec(areas):
     """The argument spec and options of domain_tuning: the common options, the areas, and ``guests``."""
     spec = dict(COMMON_ARGSPEC)
     spec.update({name: {"type": "dict"} for name in areas})
     guest = {"name": {"type": "str"}, "uuid": {"type": "str"},
-             "state": {"type": "str", "choices": list(STATES)}, "restart": {"type": "raw", "default": False}}
+             "state": {"type": "str", "choices": list(STATES)}, "restart": {"type": "raw"},
+             "force_off": {"type": "bool"}}
     guest.update({name: {"type": "dict"} for name in areas})
     spec["guests"] = {"type": "list", "elements": "dict", "options": guest,
                       "mutually_exclusive": [["name", "uuid"]], "required_one_of": [["name", "uuid"]]}
-    spec["restart_timeout"] = {"type": "int", "default": RESTART_TIMEOUT}
     options = {
         "mutually_exclusive": [["name", "uuid", "xml", "guests"], ["xml", "uri"]],
         "required_one_of": [["name", "uuid", "xml", "guests"]],
@@ -84,6 +97,7 @@ def run_multi_area_module(areas):
     spec, options = multi_area_spec(areas)
     module = GuardedModule(argument_spec=spec, supports_check_mode=True, **options)
     params = module.params
+    _check_restart_options(module)
     if params.get("guests") is not None:
         module.exit_json(**run_guests_module(module, areas))
     state = params["state"]
@@ -92,14 +106,27 @@ def run_multi_area_module(areas):
 
 
 def _area_requests(module, areas, given, state, where):
-    """[(area, validated options, state)] of the areas named in ``given``; a clear failure when there are none."""
+    """[(area, validated options, state)] of the areas named in ``given``; a clear failure when there are none.
+
+    An area's dictionary may hold its own ``state`` (merged | replaced | deleted | gathered); ``state``
+    is the default.
+    """
     chosen = [name for name in areas if given.get(name) is not None]
     if state == "gathered" and not chosen:
         chosen = list(areas)
     requests = []
     for name in chosen:
-        options = _validated_area_options(module, areas[name], given[name] or {}, where)
-        requests.append((areas[name], options, state))
+        options = dict(given.get(name) or {})
+        area_state = state
+        if "state" in options:
+            area_state = options.pop("state")
+            if area_state is None:
+                area_state = state
+            elif area_state not in STATES:
+                module.fail_json(msg="%s%s.state: %s is not valid: expected one of %s" % (
+                    where, name, _shown(area_state), ", ".join(STATES)))
+        options = _validated_area_options(module, areas[name], options, where)
+        requests.append((areas[name], options, area_state))
     if not requests:
         module.fail_json(msg="%sno area given: name at least one of %s" % (where, ", ".join(areas)))
     return requests
@@ -114,8 +141,6 @@ def run_guests_module(module, areas):
     if given_areas:
         module.fail_json(msg="%s: not valid with guests: give the area options of each guest in its entry"
                          % ", ".join(given_areas))
-    if params["restart_timeout"] < 0:
-        module.fail_json(msg="restart_timeout: %d is not valid: seconds are 0 or more" % params["restart_timeout"])
     for secret in uri_secrets(params.get("uri")):
         module.no_log_values.add(secret)
     guests, names = [], {}
@@ -126,12 +151,14 @@ def run_guests_module(module, areas):
             module.fail_json(msg="%s%s is also guests[%d]: each guest is given once" % (where, label, names[label]))
         names[label] = index
         try:
-            restart = batch.restart_mode(guest.get("restart"), "guests[%d].restart" % index)
+            restart, force_off = guest_restart(guest.get("restart"), guest.get("force_off"), "guests[%d]" % index,
+                                               (params["restart"], params["force_off"]))
         except TuningError as exc:
             module.fail_json(msg=str(exc))
         requests = _area_requests(module, areas, guest, guest.get("state") or params["state"], where)
-        guests.append(({"name": guest.get("name"), "uuid": guest.get("uuid")}, requests, restart))
-    common = {key: params.get(key) for key in ("uri", "live", "backup", "backup_dir", "restart_timeout")}
+        guests.append(({"name": guest.get("name"), "uuid": guest.get("uuid"), "restart": restart,
+                        "force_off": force_off}, requests))
+    common = {key: params.get(key) for key in ("uri", "live", "backup", "backup_dir", "shutdown_timeout")}
     try:
         runs = batch.run_guests(common, guests, module.check_mode, module._diff)
     except TuningError as exc:
@@ -189,3 +216,8 @@ def run_requests(module, requests, area_keys=False):
     if outcome.failed is not None:
         module.fail_json(msg=outcome.failed, **result)
     return result
+
+
+def _shown(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -15,7 +15,12 @@ def build_results(outcome, requests, area_keys=False, diff=False):
         "changed": any(r.changed for r in outcome.results) or bool(outcome.live_changes) or outcome.dest_changed,
         "live_changes": outcome.live_changes,
         "restart_required": outcome.restart_required,
+        "restarted": outcome.restarted,
     }
+    if outcome.restarted:
+        result["changed"] = True
+    if outcome.in_force is not None:
+        result["in_force"] = outcome.in_force
     if outcome.pending:
         result["pending_restart"] = outcome.pending
     reasons = {key: text for key, text in outcome.reasons.items()
@@ -30,7 +35,7 @@ def build_results(outcome, requests, area_keys=False, diff=False):
         result["host_changes"] = outcome.host_changes
     if outcome.failed is not None:
         # the define happened (or some live calls did): say so with the failure
-        result["changed"] = outcome.defined or bool(outcome.live_changes)
+        result["changed"] = outcome.defined or bool(outcome.live_changes) or outcome.restarted or outcome.stopped
     if outcome.backup_file:
         result["backup_file"] = outcome.backup_file
     if outcome.xml is not None:

@@ -193,3 +193,42 @@ def test_summary_takes_the_loop_results_and_restarted_names():
     assert lines[3:6] == ["  applied live: nothing", "  applied by the restart: cpu_model.topology", "  restarted: yes"]
     lines = placement_summary(targets, HOST, results=results).splitlines()
     assert lines[3:6] == ["  applied live: nothing", "  waits for a restart: cpu_model.topology", "  restarted: no"]
+
+
+def test_summary_from_one_domain_tuning_call_in_check_mode_and_for_real():
+    """The module's guests (name -> result) fill in each guest; restarted comes from the result; memory is MiB/GiB."""
+    host = {"cpus": HOST["cpus"], "nodes": [dict(HOST["nodes"][0], memory_kib=8480504, free_kib=6230400)]}
+    big = dict(SMALL, name="a", numa=dict(CELL, cells=[{"id": 0, "cpus": "0", "memory": "20000 MiB"}]),
+               memory_backing={"hugepages": [{"size": "2 MiB", "nodeset": "0"}]})
+    targets = [{"name": "a", "state": "present", "plan": big}, {"name": "b", "state": "absent", "plan": {}}]
+    guests = {"a": {"changed": True, "live_changes": ["vcpupin 0 -> 1"], "restart_required": True,
+                    "pending_restart": ["memory_backing.hugepages"], "restarted": True},
+              "b": {"changed": False, "live_changes": [], "restart_required": False}}
+    block_a = [
+        "a: host node 0, host CPUs 1",
+        "  pins: vCPU 0 -> CPU 1, emulator -> CPU 1",
+        "  memory: 19.5 GiB on 2 MiB pages (10000 pages)",
+        "  applied live: vcpupin 0 -> 1",
+        "  applied by the restart: memory_backing.hugepages",
+    ]
+    rest = [
+        "b: unplaced (its vCPU pins, numatune and hugepage backing removed; vCPUs, memory and cells kept)",
+        "  applied live: nothing",
+        "  waits for a restart: nothing",
+        "  restarted: no",
+        "host:",
+        "  node 0: CPUs 0-1, held by guests none, housekeeping 0, free for dedicated vCPUs 1; "
+        "memory 8.1 GiB, 5.9 GiB free; 2 MiB pages 128 total, 64 free",
+    ]
+    assert placement_summary(targets, host, reserved_cpus="0", results=guests).splitlines() == (
+        block_a + ["  restarted: yes"] + rest)
+    assert placement_summary(targets, host, reserved_cpus="0", results=guests, check_mode=True).splitlines() == (
+        ["check mode: nothing was changed; what a real run does:"] + block_a + ["  restarted: would be (check mode)"]
+        + rest)
+
+
+def test_summary_refuses_results_of_another_kind():
+    with pytest.raises(AnsibleFilterError) as failure:
+        placement_summary([], HOST, results="a")
+    assert str(failure.value) == ("placement_summary: results must be domain_tuning's guests (a dict) or a loop's "
+                                  "results (a list), got 'a'")

@@ -8,6 +8,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.registry im
 from ansible_collections.virtuned.libvirt.plugins.module_utils.edge import connection
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors import LibvirtCallError
 from ansible_collections.virtuned.libvirt.plugins.module_utils.runner import batch
+from ansible_collections.virtuned.libvirt.plugins.module_utils.runner import restart as restart_module
 
 URI = "test:///default"
 EMULATORPIN_DIFF = {"before": "", "after": "<cputune>\n  <emulatorpin cpuset=\"0\"/>\n</cputune>\n"}
@@ -30,7 +31,7 @@ def emulatorpin(conn, name):
 
 
 def single_result(changed=True, before=None, after=None):
-    return {"changed": changed, "live_changes": [], "restart_required": False,
+    return {"changed": changed, "live_changes": [], "restart_required": False, "restarted": False,
             "before": before if before is not None else {"cputune": {}},
             "after": after if after is not None else {"cputune": {"emulatorpin": "0"}}}
 
@@ -51,8 +52,8 @@ def test_a_failing_guest_does_not_stop_the_others_and_fails_the_task_naming_it(g
         "msg": "2 of 4 guests failed: vt-ut-g2: %s; vt-ut-absent: %s" % (bad_pin, absent),
         "guests": {
             "vt-ut-g1": single_result(),
-            "vt-ut-g2": {"changed": False, "failed": True, "msg": bad_pin},
-            "vt-ut-absent": {"changed": False, "failed": True, "msg": absent},
+            "vt-ut-g2": {"changed": False, "restarted": False, "failed": True, "msg": bad_pin},
+            "vt-ut-absent": {"changed": False, "restarted": False, "failed": True, "msg": absent},
             "vt-ut-g3": single_result(),
         },
     }
@@ -78,7 +79,8 @@ def test_check_mode_per_guest_changes_nothing(guests):
     result = run_module("domain_tuning", args, check=True, diff=False)
     assert result == {"changed": True, "guests": {
         "vt-ut-g1": single_result(),
-        "vt-ut-g2": {"changed": False, "live_changes": [], "restart_required": False, "gathered": {"cputune": {}}}}}
+        "vt-ut-g2": {"changed": False, "live_changes": [], "restart_required": False, "restarted": False,
+                     "gathered": {"cputune": {}}}}}
     assert emulatorpin(guests, "vt-ut-g1") is None
 
 
@@ -138,8 +140,8 @@ def test_a_guest_given_twice_by_name_and_uuid_fails_before_anything_is_written(g
     ({"guests": [{"name": "a"}]},
      "guests[0] (a): no area given: name at least one of " + ", ".join(AREAS)),
     ({"guests": [{"name": "a", "restart": "sometimes", "cputune": {}}]},
-     "guests[0].restart: 'sometimes' is not valid: expected true (shut down, wait, start), false or force "
-     "(power off, start)"),
+     "guests[0].restart: 'sometimes' is not valid: expected never or if_needed (older spellings: true is "
+     "if_needed, false is never, force is if_needed with force_off)"),
     ({"guests": [{"name": "a", "cputune": {"vcpupin": [{"vcpu": "zero", "cpuset": 1}]}}]},
      "guests[0] (a): cputune: argument 'vcpu' is of type str found in 'vcpupin'. and we were unable to convert to "
      "int: \"'zero'\" cannot be converted to an int"),
@@ -174,7 +176,7 @@ def test_restart_puts_what_waits_for_the_boot_in_force(guests, restart):
     assert result == {"changed": True, "guests": {
         "vt-ut-g1": dict(vcpus, changed=True, live_changes=[], restart_required=False, restarted=True,
                          in_force=["vcpus.maximum"]),
-        "vt-ut-g2": dict(vcpus, changed=True, live_changes=[], restart_required=False)}}
+        "vt-ut-g2": dict(vcpus, changed=True, live_changes=[], restart_required=False, restarted=False)}}
     assert guests.lookupByName("vt-ut-g1").isActive() == 1
     assert guests.lookupByName("vt-ut-g2").isActive() == 0
 
@@ -196,9 +198,9 @@ def test_a_guest_that_does_not_shut_down_is_left_running_and_fails(guests, monke
     monkeypatch.setattr(connection.LibvirtEdge, "shutdown", lambda self, dom, timeout, poll=0.5: False)
     result = run_module("domain_tuning", {"uri": URI, "restart_timeout": 3, "guests": [
         {"name": "vt-ut-g1", "restart": True, "vcpus": {"maximum": 6}}]}, diff=False)
-    message = ("restart: the guest did not shut down within 3 s of an ACPI shutdown request (a guest needs an OS "
-               "that handles it); it runs on with the settings of its last boot; restart: force powers it off "
-               "instead")
+    message = ("restart: vt-ut-g1 did not shut down within 3 s of an ACPI shutdown request (a guest needs an OS "
+               "that handles it); it runs on with the settings of its last boot; the persistent definition is "
+               "updated; vcpus.maximum waits for its next boot; force_off: true powers it off after shutdown_timeout")
     assert result["msg"] == "1 of 1 guests failed: vt-ut-g1: " + message
     entry = result["guests"]["vt-ut-g1"]
     assert (entry["failed"], entry["msg"], entry["restarted"], entry["pending_restart"]) == (
@@ -217,7 +219,9 @@ def test_a_refused_start_fails_that_guest_only(guests, monkeypatch):
     monkeypatch.setattr(connection.LibvirtEdge, "start", refuse)
     result = run_module("domain_tuning", {"uri": URI, "guests": [
         {"name": name, "restart": "force", "vcpus": {"maximum": 6}} for name in ("vt-ut-g1", "vt-ut-g2")]}, diff=False)
-    assert result["msg"] == "1 of 2 guests failed: vt-ut-g1: restart: libvirt refused starting vt-ut-g1: no"
+    assert result["msg"] == ("1 of 2 guests failed: vt-ut-g1: restart: vt-ut-g1 was shut down and did not start "
+                             "again: libvirt refused starting vt-ut-g1: no. It is shut off now; the persistent "
+                             "definition is updated; vcpus.maximum waits for its next start")
     first, second = result["guests"]["vt-ut-g1"], result["guests"]["vt-ut-g2"]
     assert (first["restarted"], first["pending_restart"], first["changed"]) == (False, ["vcpus.maximum"], True)
     assert (second["restarted"], second["in_force"], second["restart_required"]) == (True, ["vcpus.maximum"], False)
@@ -226,16 +230,16 @@ def test_a_refused_start_fails_that_guest_only(guests, monkeypatch):
 
 def test_an_option_still_not_in_force_after_the_restart_fails_the_guest(guests, monkeypatch):
     running_guest(guests)
-    real = batch.plan_live
+    real = restart_module.plan_live
 
     def still_waiting(results, live_root, ctx=None, live_migratable=None):
         plan = real(results, live_root, ctx, live_migratable)
         plan.pending.append("vcpus.maximum")
         return plan
-    monkeypatch.setattr(batch, "plan_live", still_waiting)
+    monkeypatch.setattr(restart_module, "plan_live", still_waiting)
     result = run_module("domain_tuning", {"uri": URI, "guests": [
         {"name": "vt-ut-g1", "restart": "force", "vcpus": {"maximum": 6}}]}, diff=False)
-    message = "restart: after the restart these are still not in force: vcpus.maximum"
+    message = "restart: vt-ut-g1 was restarted, but these are still not in force: vcpus.maximum"
     entry = result["guests"]["vt-ut-g1"]
     assert (result["msg"], entry["msg"], entry["restarted"], entry["in_force"], entry["restart_required"],
             entry["pending_restart"]) == ("1 of 1 guests failed: vt-ut-g1: " + message, message, True, [], True,

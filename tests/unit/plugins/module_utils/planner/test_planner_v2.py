@@ -667,3 +667,37 @@ def test_host_planner_places_one_guest_at_a_time_as_plan_does():
     assert planner.free() == {"cpus": 26, "memory_kib": 53 * GIB_KIB, "shared_vcpus": 28 * 16 - 2,
                               "pages": {2048: 4096, 1048576: 0}}
     assert planner.result() == whole
+
+
+# ---------------------------------------------------------------------------------------------- the map
+
+
+def test_the_map_shows_shared_guests_and_memory_a_person_reads():
+    """Shared guests are named on their node with their vCPUs and the CPUs they float over; memory is never KiB."""
+    host = tiny([2, 2])
+    host["nodes"][0]["memory_kib"] = 8480504  # not a whole MiB: 8.1 GiB
+    host["nodes"][1]["memory_kib"] = 1536 * 1024
+    result = plan(host, [
+        {"name": "ded", "vcpus": 1, "memory": "256M", "cpu_policy": "dedicated", "numa_nodes": 1},
+        {"name": "web", "vcpus": 1, "memory": "256M", "numa_nodes": 1},
+        {"name": "db", "vcpus": 2, "memory": "512M", "numa_nodes": 1},
+    ], reserved_cpus="0")
+    assert placed(result) == {"ded": [0], "web": [1], "db": [1]}
+    assert result["map"].splitlines() == [
+        "node 0: 8.1 GiB memory",
+        "  core 0: 0=housekeeping",
+        "  core 1: 1=ded/v0",
+        "node 1: 1536 MiB memory, shared vCPUs 3/32",
+        "  core 2: 2=.",
+        "  core 3: 3=.",
+        "  shared over CPUs 2-3: db 2 vCPUs, web 1 vCPU",
+    ]
+
+
+@pytest.mark.parametrize("nbytes, text", [
+    (0, "0 MiB"), (512 * 1024, "0.5 MiB"), (128 * 1024 ** 2, "128 MiB"), (1536 * 1024 ** 2, "1536 MiB"),
+    (4 * 1024 ** 3, "4 GiB"), (8480504 * 1024, "8.1 GiB"), (20000 * 1024 ** 2, "19.5 GiB"),
+])
+def test_readable_memory(nbytes, text):
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import readable_memory
+    assert readable_memory(nbytes) == text

@@ -8,6 +8,6 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.runner.module imp
 
 def test_doc_fragment_options_are_the_common_argspec():
     documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
-    shown = {name: {key: value for key, value in option.items() if key in ("type", "default", "choices")}
+    shown = {name: {key: value for key, value in option.items() if key in ("type", "default", "choices", "aliases")}
              for name, option in documented.items()}
     assert shown == COMMON_ARGSPEC
