@@ -6,8 +6,8 @@
 #  3. changes one request (demo/changed.yml: the shared guest gets an I/O thread, live, and moves to 2 MiB pages,
 #     which waits for its next boot), then restarts what waits (numa_pinning_restart: if_needed, force_off);
 #  4. runs again and fails unless the recap says changed=0;
-#  5. leaves the host as it found it: destroys and undefines the demo guests and puts the 2 MiB pool back to its
-#     size before the demo (DEMO_KEEP=1 keeps the guests and the pages).
+#  5. leaves the host as it found it: destroys and undefines the demo guests and shrinks the 2 MiB pool back to
+#     its size before the demo (DEMO_KEEP=1 keeps the guests and the pages).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -47,13 +47,17 @@ leave_host_as_found() {
       $virsh undefine "$name" >/dev/null && echo "destroyed and undefined $name"
     fi
   done
+  # The role only grows the pool: shrink it back to its size before the demo. A pool that is smaller now was
+  # shrunk by someone else meanwhile (pages the demo found and did not reserve): it is left as it is.
   if [ -n "$pool_before" ] && [ -w "$pool" ]; then
     now=$(cat "$pool")
-    if [ "$now" != "$pool_before" ]; then
+    if [ "$now" -gt "$pool_before" ]; then
       echo "$pool_before" >"$pool"
       echo "2 MiB hugepage pool: $now -> $(cat "$pool") pages (its size before the demo)"
-    else
+    elif [ "$now" = "$pool_before" ]; then
       echo "2 MiB hugepage pool: $now pages, as before the demo"
+    else
+      echo "2 MiB hugepage pool: $now pages (it had $pool_before before the demo; someone else gave pages back: left as it is)"
     fi
   fi
   exit "$status"
