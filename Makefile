@@ -42,6 +42,8 @@ collection:
 	@mkdir -p $(dir $(COLL_LINK))
 	@ln -sfn $(ROOT) $(COLL_LINK)
 
+# The site job on this host (demo/run.sh): two demo guests placed by numa_pinning (demo/site.yml), --check --diff,
+# a changed request, a restart, changed=0; the guests and the 2 MiB pool are given back (DEMO_KEEP=1 keeps them).
 demo: venv collection
 	@bash demo/run.sh
 
