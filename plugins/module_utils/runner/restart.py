@@ -64,8 +64,8 @@ def restart_if_needed(edge, dom, outcome, params, check_mode, ctx):
     be done. A guest that does not stop, or does not start again, fails the run (``outcome.failed``).
     """
     outcome.restarted = False
-    if (params.get("restart") != "if_needed" or not outcome.running or not outcome.restart_required
-            or outcome.failed is not None):
+    wanted = params.get("restart") == "if_needed" and outcome.running and outcome.restart_required
+    if not wanted or outcome.failed is not None:
         return
     waiting = list(outcome.pending)
     if check_mode:
