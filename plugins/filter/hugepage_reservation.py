@@ -17,7 +17,7 @@ description:
     size (below 1 GiB) is sized to the pages every hugepage-backed guest needs after this run, on top of the pages in
     use now that none of them keeps - C(need + in_use - kept). C(need) is the larger of the plan's
     C(host_requirements) and the pages of the O(plan)'s guests plus those of the O(existing) guests that are neither
-    planned nor O(unplaced) (what they hold now: a running guest's running memory, else its definition).
+    planned nor O(unplaced) (what they hold now - a running guest's running memory, else its definition).
     C(in_use) is the pool's total minus its free pages (running guests', anyone else's; the kernel cannot free
     them). C(kept) is, per running guest, the smaller of the pages it holds now and the pages it needs after this run.
     So a pool shrinks, never below its pages in use nor below what the guests need, and every guest that does not
