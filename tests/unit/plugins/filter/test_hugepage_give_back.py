@@ -125,3 +125,45 @@ def test_give_back_refuses_bad_input_by_name(kwargs, message):
     with pytest.raises(AnsibleFilterError) as err:
         hugepage_reservation(needs(), host((0, 0)), give_back=True, **kwargs)
     assert str(err.value) == message
+
+
+def planner_host(total, free):
+    return {"cpus": [{"id": c, "online": True, "node": 0, "socket": 0, "die": 0, "core": c, "siblings": str(c),
+                      "l3": None, "isolated": False, "nohz_full": False} for c in range(4)],
+            "nodes": [{"id": 0, "cpus": "0-3", "memory_kib": 8 << 20, "free_kib": None,
+                       "distances": [{"id": 0, "value": 10}],
+                       "hugepages": [{"size_kib": 2048, "total": total, "free": free, "surplus": 0}]}],
+            "isolated": "", "nohz_full": "", "cmdline": "", "smt": False, "domain_capabilities": None}
+
+
+def test_the_role_steps_with_the_real_planner():
+    """What the role passes: numa_plan's host_requirements and plan, guest_placements_info's existing (all defined
+    guests), the unplaced names; the planner gets existing without the unplaced guests."""
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import plan
+    a = {"name": "a", "vcpus": 1, "memory": "256M", "page_size": "2M"}
+    b = {"name": "b", "vcpus": 1, "memory": "256M", "page_size": "2M"}
+
+    def step(guests, existing, total, free, unplaced=()):
+        kept = [e for e in existing if e["name"] not in unplaced]
+        result = plan(planner_host(total, free), guests, existing=kept, reserved_cpus="0", reserve_hugepages=True)
+        return hugepage_reservation(result["host_requirements"], planner_host(total, free), give_back=True,
+                                    plan=result["plan"], existing=existing, unplaced=list(unplaced))
+
+    # both placed on a bare pool: it grows to 256
+    assert step([a, b], [placed("a", page="small"), placed("b", page="small")], 0, 0) == [
+        {"node": 0, "size": "2M", "count": 256}]
+    # a back on small pages (both shut off): 128 given back
+    assert step([dict(a, page_size="small"), b], [placed("a"), placed("b")], 256, 256) == [
+        {"node": 0, "size": "2M", "count": 128}]
+    # b unplaced: the rest given back
+    assert step([dict(a, page_size="small")], [placed("a", page="small"), placed("b")], 128, 128,
+                unplaced=["b"]) == [{"node": 0, "size": "2M", "count": 0}]
+    # b unplaced while it runs on its pages: they stay until it stops (the pool is left alone)
+    assert step([dict(a, page_size="small")], [placed("a", page="small"), placed("b", active=True)], 128, 0,
+                unplaced=["b"]) == []
+    # ... and a guest planned beside it gets pages on top of them
+    assert step([a], [placed("a", page="small"), placed("b", active=True)], 128, 0, unplaced=["b"]) == [
+        {"node": 0, "size": "2M", "count": 256}]
+    # another defined guest c (not in the list, shut off, 64 pages) keeps its pages: the planner holds it
+    assert step([dict(a, page_size="small")], [placed("a", page="small"), placed("c", memory="128 MiB")], 256, 256) \
+        == [{"node": 0, "size": "2M", "count": 64}]
