@@ -9,7 +9,7 @@ from integration.conftest import QEMU_URI, guest_xml, run_playbook
 
 from ansible_collections.virtuned.libvirt.plugins.filter.placement_options import placement_options
 
-NAME = "vt-h10-meta"
+NAME = "vt-it-meta"
 OWN = "urn:virtuned.libvirt:tuning:1"
 APP = "http://example.org/app/1"
 APP_XML = "<app:owner xmlns:app='%s' team='db'/>" % APP
@@ -74,7 +74,7 @@ def test_profile_recorded_live_and_persistently_on_a_running_guest(guests):
     assert run_module("tuning_info", {"uri": QEMU_URI, "name": NAME})["guest"]["profile"] is None
 
 
-ROLE_GUEST = "vt-h10-role"
+ROLE_GUEST = "vt-it-meta-role"
 PLACE = "virtuned.libvirt.numa_pinning : Place the guests (one domain_tuning call for all of them)"
 
 

@@ -26,10 +26,10 @@ import fakehost  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.virtuned.libvirt.plugins.module_utils.host.topology import build_host  # noqa: E402
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.fleet import plan_fleet  # noqa: E402
 
-NAME = "vt-h14-fleet"
+NAME = "vt-it-fleet"
 KINDS = ["two-socket-interleaved", "adjacent", "four-nodes-unequal", "offline-cpus", "no-smt"]
 PARTIAL = """<domain type='kvm'>
-  <name>vt-h14-fleet</name>
+  <name>vt-it-fleet</name>
   <memory unit='MiB'>128</memory>
   <os><type arch='x86_64' machine='pc'>hvm</type></os>
   <features><acpi/></features>

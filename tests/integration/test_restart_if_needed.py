@@ -10,7 +10,7 @@ import libvirt
 
 from integration.conftest import run_playbook
 
-RUNNING, STOPPED = "vt-h11-running", "vt-h11-stopped"
+RUNNING, STOPPED = "vt-it-restart-run", "vt-it-restart-off"
 LIVE, CONFIG, MAXIMUM = libvirt.VIR_DOMAIN_AFFECT_LIVE, libvirt.VIR_DOMAIN_AFFECT_CONFIG, libvirt.VIR_DOMAIN_VCPU_MAXIMUM
 PLAYBOOK = "restart_if_needed.yml"
 REASONS = {"vcpus.maximum": "the maximum number of vCPUs changes at the next boot"}

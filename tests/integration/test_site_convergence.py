@@ -7,7 +7,7 @@ second run changes nothing. No host-side setting is given, so no host file may c
 
 This host has one node and CPUs 0-1, and CPU 0 is the housekeeping CPU no dedicated vCPU may take: a 2-vCPU guest
 beside a dedicated one does not fit (planner v2: a shared cell never has more vCPUs than its node has shared CPUs).
-So both guests are shared (they float over CPUs 0-1): vt-h12-a (2 vCPUs, running) and vt-h12-b (1 vCPU, shut off),
+So both guests are shared (they float over CPUs 0-1): vt-it-site-a (2 vCPUs, running) and vt-it-site-b (1 vCPU, shut off),
 both first on 2 MiB pages. Then a shrinks to 1 vCPU, goes to small pages, b is unplaced, and a, running all along
 with what waits for its boot, is restarted with restart if_needed. It sits in its firmware without an OS and ignores
 the ACPI request: force_off powers it off after a 3 s timeout.
@@ -33,7 +33,7 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.areas.registry im
 from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.domain_xml import parse_domain
 
 PLAYBOOK = "site_convergence.yml"
-A, B = "vt-h12-a", "vt-h12-b"
+A, B = "vt-it-site-a", "vt-it-site-b"
 PLACE = "virtuned.libvirt.numa_pinning : Place the guests (one domain_tuning call for all of them)"
 RESERVE = "virtuned.libvirt.hugepages_host : Reserve the run-time hugepage pools"
 SHOW = "Show the outcome"

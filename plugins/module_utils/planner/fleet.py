@@ -484,7 +484,7 @@ def render_fleet_map(names, sessions, placements):
         for row in sessions[index].node_rows():
             text = "n%d cpus %d free %d held, shared vcpus %d/%d, mem %s free" % (
                 row["node"], row["free"], row["held"], row["shared_vcpus"], row["shared_room"],
-                format_size(row["memory_free_kib"] * 1024).replace(" ", ""))
+                planner.readable_memory(row["memory_free_kib"] * 1024).replace(" ", ""))
             if row["pages"]:
                 text += ", pages " + _pages_text(row["pages"])
             cells.append(text)

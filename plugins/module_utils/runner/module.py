@@ -232,6 +232,8 @@ def run_requests(module, requests, area_keys=False):
 def _shown(value):
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _define_results(outcome, result, diff):
     """domain_tuning with define: RV(defined), and the whole new definition as the first diff."""
     result["defined"] = outcome.new_definition is not None

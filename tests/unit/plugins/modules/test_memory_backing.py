@@ -124,8 +124,8 @@ def test_a_running_guest_holding_its_pages_is_not_warned_about_free_pages():
     """Regression (make demo): a running guest already on its 2 MiB pages was told the host had 0 free."""
     caps = parse_xml("<capabilities><host><cpu><pages unit='KiB' size='4'/><pages unit='KiB' size='2048'/>"
                      "</cpu></host></capabilities>")
-    backed = parse_domain(BASE.replace("<iothreads>", "<memoryBacking><hugepages><page size='2048' unit='KiB'/>"
-                                                     "</hugepages></memoryBacking><iothreads>"))
+    backing = "<memoryBacking><hugepages><page size='2048' unit='KiB'/></hugepages></memoryBacking>"
+    backed = parse_domain(BASE.replace("<iothreads>", backing + "<iothreads>"))
     for running, free, expected in [
         (backed, {0: 0}, []),                              # it holds all 64 pages it needs
         (backed, {0: 0, 1: 0}, []),

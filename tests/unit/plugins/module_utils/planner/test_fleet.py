@@ -366,3 +366,10 @@ def test_shared_vcpus_count_against_each_hosts_cpu_ratio():
         "host  guests  per node (pages: needed/in pool)\n"
         "hv-1       2  n0 cpus 2 free 0 held, shared vcpus 2/2, mem 7680MiB free\n"
         "hv-4       8  n0 cpus 2 free 0 held, shared vcpus 8/8, mem 6GiB free\n")
+
+
+def test_the_map_shows_free_memory_in_mib_or_gib_never_kib():
+    """Regression (fleet mode on this host): a node's free memory that is no whole MiB read '8349432KiB free'."""
+    from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.planner import readable_memory
+    assert [readable_memory(kib * 1024).replace(" ", "") for kib in (8349432, 7680 * 1024, 3 * 1024 ** 2, 1536, 100)] \
+        == ["8.0GiB", "7680MiB", "3GiB", "1.5MiB", "0.1MiB"]
