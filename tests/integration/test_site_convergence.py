@@ -175,6 +175,8 @@ HOST_LINES_NO_PAGES = ["host:", "  node 0: CPUs 0-1, held by guests none, housek
 def host_lines(pool):
     """The summary's host lines for the 2 MiB pool of node 0 the real run left (``pool`` pages)."""
     return HOST_LINES if pool else HOST_LINES_NO_PAGES
+
+
 PINS_2 = "  pins: vCPUs 0-1 -> CPUs 0-1, emulator -> CPUs 0-1"
 PINS_1 = "  pins: vCPU 0 -> CPUs 0-1, emulator -> CPUs 0-1"
 ON_PAGES = "  memory: 128 MiB on 2 MiB pages (64 pages)"
@@ -305,8 +307,8 @@ def test_place_shrink_small_pages_unplace_restart(qemu, guests, pools_given_back
     place = [dict(shared, name=A, vcpus=2, page_size="2M"), dict(shared, name=B, vcpus=1, page_size="2M")]
     live_a = dict(untouched_a, cputune=SHARED_PINS)
     lines, tasks, _pool = converge(qemu, place, {A: {"persistent": a_placed, "live": live_a},
-                                          B: {"persistent": b_placed, "live": None}},
-                            {A: True, B: True}, 2 * GUEST_PAGES)
+                                                 B: {"persistent": b_placed, "live": None}},
+                                   {A: True, B: True}, 2 * GUEST_PAGES)
     assert tasks[SHOW]["msg"]["restart_required"] == [A]
     assert lines == block(A, PINS_2, ON_PAGES, live="pin vCPU 0 to 0-1, pin vCPU 1 to 0-1, pin the emulator to 0-1",
                           waits=WAITING + ", memory_backing.hugepages") + B_PLACED + HOST_LINES
@@ -316,8 +318,8 @@ def test_place_shrink_small_pages_unplace_restart(qemu, guests, pools_given_back
                    topology(1))
     shrink = [dict(shared, name=A, vcpus=1, page_size="2M"), place[1]]
     lines, _tasks, pool = converge(qemu, shrink, {A: {"persistent": a_one, "live": live_a},
-                                            B: {"persistent": b_placed, "live": None}},
-                             {A: True, B: False}, 2 * GUEST_PAGES)
+                                                  B: {"persistent": b_placed, "live": None}},
+                                   {A: True, B: False}, 2 * GUEST_PAGES)
     assert lines == block(A, PINS_1, ON_PAGES, waits="vcpus.maximum, %s, memory_backing.hugepages" % WAITING) + (
         B_PLACED + HOST_LINES)
 
@@ -325,8 +327,8 @@ def test_place_shrink_small_pages_unplace_restart(qemu, guests, pools_given_back
     a_small = dict(a_one, memory_backing={})
     small = [dict(shared, name=A, vcpus=1), place[1]]
     lines, _tasks, pool = converge(qemu, small, {A: {"persistent": a_small, "live": live_a},
-                                           B: {"persistent": b_placed, "live": None}},
-                             {A: True, B: False}, GUEST_PAGES)
+                                                 B: {"persistent": b_placed, "live": None}},
+                                   {A: True, B: False}, GUEST_PAGES)
     a_waits = block(A, PINS_1, ON_SMALL, waits="vcpus.maximum, " + WAITING)
     assert lines == a_waits + B_PLACED + HOST_LINES
 
@@ -334,14 +336,14 @@ def test_place_shrink_small_pages_unplace_restart(qemu, guests, pools_given_back
     b_unplaced = tuning({}, {"cells": CELL_1}, {}, {"maximum": 1, "placement": "static"}, topology(1))
     unplace = [small[0], {"name": B, "state": "absent"}]
     lines, _tasks, pool = converge(qemu, unplace, {A: {"persistent": a_small, "live": live_a},
-                                             B: {"persistent": b_unplaced, "live": None}},
-                             {A: False, B: True}, 0)
+                                                   B: {"persistent": b_unplaced, "live": None}},
+                                   {A: False, B: True}, 0)
     assert lines == a_waits + B_UNPLACED + host_lines(pool)
 
     # 5. restart if_needed: a, which waited for its boot since step 1, is powered off after the timeout and started
     lines, tasks, pool = converge(qemu, unplace, {A: {"persistent": a_small, "live": a_small},
-                                            B: {"persistent": b_unplaced, "live": None}},
-                            {A: True, B: False}, 0, restart=True)
+                                                  B: {"persistent": b_unplaced, "live": None}},
+                                  {A: True, B: False}, 0, restart=True)
     assert qemu.lookupByName(A).isActive()
     assert tasks[PLACE]["guests"][A]["in_force"] == ["vcpus.maximum"] + WAITING.split(", ")
     assert tasks[SHOW]["msg"]["restart_required"] == []
