@@ -13,6 +13,16 @@ description:
   - Takes M(virtuned.libvirt.numa_plan)'s C(host_requirements) and the C(host) result of M(virtuned.libvirt.host_info),
     and returns one pool per node and page size that the plan uses, with at least the pages the plan needs and
     never fewer than the pool has now (a plan never shrinks a pool someone else made bigger).
+  - With O(give_back=true) (what the numa_pinning role does when it manages the pools) each pool of a run-time page
+    size (below 1 GiB) is sized to the pages every hugepage-backed guest needs after this run, on top of the pages in
+    use now that none of them keeps - C(need + in_use - kept). C(need) is the larger of the plan's
+    C(host_requirements) and the pages of the O(plan)'s guests plus those of the O(existing) guests that are neither
+    planned nor O(unplaced) (what they hold now - a running guest's running memory, else its definition).
+    C(in_use) is the pool's total minus its free pages (running guests', anyone else's; the kernel cannot free
+    them). C(kept) is, per running guest, the smaller of the pages it holds now and the pages it needs after this run.
+    So a pool shrinks, never below its pages in use nor below what the guests need, and every guest that does not
+    hold its pages now finds them free at its next boot. Free pages that no defined guest needs are given back,
+    also when someone else reserved them. A pool no guest needs is listed only when it shrinks; 1 GiB pools only grow.
   - The result is the shape of M(virtuned.libvirt.hugepage_pools)'s O(virtuned.libvirt.hugepage_pools#module:pages)
     option and of the hugepages_host role's C(hugepages_host_pages).
 options:
@@ -24,12 +34,35 @@ options:
     description: The C(host) result of M(virtuned.libvirt.host_info) (only the nodes' C(hugepages) pools are read).
     type: dict
     required: true
+  give_back:
+    description: Size the pools to what the guests need after this run (see above) instead of only growing them.
+    type: bool
+    default: false
+  plan:
+    description: numa_plan's C(plan) (required with O(give_back=true)).
+    type: list
+    elements: dict
+  existing:
+    description: The C(existing) result of M(virtuned.libvirt.guest_placements_info), every defined guest (required with O(give_back=true)).
+    type: list
+    elements: dict
+  unplaced:
+    description: Names of the guests this run unplaces (their hugepage backing goes).
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
 - name: Reserve what the plan needs
   virtuned.libvirt.hugepage_pools:
     pages: "{{ placement.host_requirements | virtuned.libvirt.hugepage_reservation(hv.host) }}"
+
+- name: Reserve what the guests need after this run, give back the rest
+  virtuned.libvirt.hugepage_pools:
+    pages: >-
+      {{ placement.host_requirements | virtuned.libvirt.hugepage_reservation(hv.host, give_back=true,
+         plan=placement.plan, existing=placed.existing, unplaced=['old-guest']) }}
 """
 
 RETURN = r"""
@@ -46,10 +79,11 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors imp
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import hugepage_reservation as _reservation
 
 
-def hugepage_reservation(requirements, host):
+def hugepage_reservation(requirements, host, give_back=False, plan=None, existing=None, unplaced=None):
     """Pools for ``requirements`` on ``host``; AnsibleFilterError on a bad input."""
     try:
-        return _reservation(requirements, host)
+        return _reservation(requirements, host, give_back=bool(give_back), plan=plan, existing=existing,
+                            unplaced=unplaced)
     except TuningError as exc:
         raise AnsibleFilterError(str(exc))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -209,9 +209,78 @@ def existing_entry(name, persistent_root, active, host_cpus, host_nodes, live_ro
     return entry
 
 
-def hugepage_reservation(requirements, host, option="host_requirements"):
-    """Pools for hugepage_pools/hugepages_host from numa_plan's ``host_requirements``: each pool the plan
-    uses, at least as many pages as the plan needs and never fewer than it has now (a plan never shrinks a pool).
+GIGANTIC_KIB = 1024 * 1024  # 1 GiB pages: reserved at boot (kernel arguments), never given back at run time
+
+
+def _page_kib(value, where):
+    """A page size ('2M', '1G', '2 MiB', 'small') in KiB; None for small pages."""
+    if value in (None, "", SMALL):
+        return None
+    text = value.strip() + "iB" if isinstance(value, str) and value.strip().upper() in ("2M", "1G") else value
+    kib = parse_size(text, where, default_unit="KiB") // 1024
+    return None if kib == 4 else kib
+
+
+def _add(pages, key, count):
+    if count:
+        pages[key] = pages.get(key, 0) + count
+
+
+def _existing_pages(entry, where):
+    """{(node, size KiB): pages} that one guest_placements_info ``existing`` entry holds on hugepages."""
+    pages = {}
+    for index, mem in enumerate(entry.get("memory") or []):
+        m_where = "%s.memory[%d]" % (where, index)
+        if not isinstance(mem, dict) or not isinstance(mem.get("node"), int):
+            raise option_error(m_where, mem, "expected {node, size, page_size} with an integer node")
+        size_kib = _page_kib(mem.get("page_size"), m_where + ".page_size")
+        if size_kib:
+            _add(pages, (mem["node"], size_kib), (parse_size(mem.get("size"), m_where + ".size") // 1024) // size_kib)
+    return pages
+
+
+def _plan_pages(entry, where):
+    """{(node, size KiB): pages} that one numa_plan ``plan`` entry's guest needs on hugepages."""
+    pages = {}
+    if not entry.get("fits"):
+        return pages
+    backing = (entry.get("memory_backing") or {}).get("hugepages") or []
+    cells = (entry.get("numa") or {}).get("cells") or []
+    nodes = entry.get("host_nodes") or []
+    for index, cell in enumerate(cells):
+        c_where = "%s.numa.cells[%d]" % (where, index)
+        if not isinstance(cell, dict) or index >= len(nodes):
+            raise option_error(c_where, cell, "expected one guest cell per host node in host_nodes")
+        for p_index, page in enumerate(backing):
+            p_where = "%s.memory_backing.hugepages[%d]" % (where, p_index)
+            nodeset = page.get("nodeset")
+            if nodeset not in (None, "") and cell.get("id") not in parse_cpuset(str(nodeset), p_where + ".nodeset"):
+                continue
+            size_kib = _page_kib(page.get("size"), p_where + ".size")
+            if size_kib:
+                _add(pages, (nodes[index], size_kib), (parse_size(cell.get("memory"), c_where + ".memory") // 1024)
+                     // size_kib)
+            break
+    return pages
+
+
+def hugepage_reservation(requirements, host, option="host_requirements", give_back=False, plan=None,
+                         existing=None, unplaced=None):
+    """Pools for hugepage_pools/hugepages_host from numa_plan's ``host_requirements``.
+
+    Without ``give_back``: each pool the plan uses, at least as many pages as the plan needs and never fewer
+    than it has now (the pool only grows).
+
+    With ``give_back`` (the numa_pinning role when it manages the pools), each pool of a run-time page size
+    (below 1 GiB) is sized to what every hugepage-backed guest needs after this run, on top of the pages in use
+    now that none of them keeps:
+    ``count = need + in_use - kept`` where ``need`` is the larger of host_requirements and the pages of the
+    ``plan``'s guests plus the ``existing`` guests neither planned nor ``unplaced``; ``in_use`` is the pool's
+    total minus its free pages (a running guest's pages, anyone else's; the kernel cannot free them); ``kept``
+    is, per running guest, the smaller of the pages it holds now and the pages it needs after this run.
+    So a pool shrinks (never below its pages in use, never below what the guests need) and every guest that
+    does not hold its pages now finds them free. Pools no guest needs are listed only when they shrink;
+    1 GiB pools only grow.
 
     Returns [{node, size (2M, 1G), count}] sorted by node and size.
     """
@@ -219,10 +288,14 @@ def hugepage_reservation(requirements, host, option="host_requirements"):
         raise option_error(option, requirements, "expected numa_plan's host_requirements (a dictionary)")
     if not isinstance(host, dict) or not isinstance(host.get("nodes"), list):
         raise option_error("host", type(host).__name__, "expected host_info's host (a dictionary with nodes)")
-    totals = {}
+    totals, in_use = {}, {}
     for node in host["nodes"]:
         for pool in node.get("hugepages") or []:
-            totals[(node.get("id"), pool.get("size_kib"))] = int(pool.get("total") or 0)
+            key = (node.get("id"), pool.get("size_kib"))
+            totals[key] = int(pool.get("total") or 0)
+            free = pool.get("free")
+            # a pool whose free pages are unknown: all of it counts as in use (it is never shrunk)
+            in_use[key] = totals[key] - int(free) if free is not None else totals[key]
     wanted = {}
     for index, item in enumerate(requirements.get("hugepages") or []):
         where = "%s.hugepages[%d]" % (option, index)
@@ -232,8 +305,56 @@ def hugepage_reservation(requirements, host, option="host_requirements"):
         size_kib = parse_size(item.get("size"), where + ".size") // 1024
         key = (item["node"], size_kib)
         wanted[key] = wanted.get(key, 0) + item["count"]
-    return [{"node": node, "size": kernel_size(size_kib), "count": max(count, totals.get((node, size_kib), 0))}
-            for (node, size_kib), count in sorted(wanted.items())]
+    if not give_back:
+        return [{"node": node, "size": kernel_size(size_kib), "count": max(count, totals.get((node, size_kib), 0))}
+                for (node, size_kib), count in sorted(wanted.items())]
+    needs = _guest_needs(plan, existing, unplaced)
+    guests_need, kept = {}, {}
+    for name, (need, held, active) in needs.items():
+        for key, count in need.items():
+            _add(guests_need, key, count)
+        if active:
+            for key, count in held.items():
+                _add(kept, key, min(count, need.get(key, 0)))
+    result = []
+    for key in sorted(set(wanted) | set(guests_need) | set(totals)):
+        node, size_kib = key
+        need = max(wanted.get(key, 0), guests_need.get(key, 0))
+        total, used = totals.get(key, 0), in_use.get(key, 0)
+        count = max(need, used, need + used - min(kept.get(key, 0), used))
+        if size_kib >= GIGANTIC_KIB:
+            count = max(count, total)
+        if need or count < total:
+            result.append({"node": node, "size": kernel_size(size_kib), "count": count})
+    return result
+
+
+def _guest_needs(plan, existing, unplaced):
+    """name -> (pages needed after this run, pages held now, running) for every guest with hugepages."""
+    if not isinstance(plan, list):
+        raise option_error("plan", type(plan).__name__, "expected numa_plan's plan (a list) with give_back")
+    if not isinstance(existing, list):
+        raise option_error("existing", type(existing).__name__,
+                           "expected guest_placements_info's existing (a list) with give_back")
+    gone = set(unplaced or [])
+    needs = {}
+    for index, entry in enumerate(plan):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise option_error("plan[%d]" % index, entry, "expected one entry of numa_plan's plan")
+        needs[entry["name"]] = (_plan_pages(entry, "plan[%s]" % entry["name"]), {}, False)
+    for index, entry in enumerate(existing):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise option_error("existing[%d]" % index, entry, "expected one entry of guest_placements_info's existing")
+        name = entry["name"]
+        held = _existing_pages(entry, "existing[%s]" % name)
+        if name in needs:
+            needs[name] = (needs[name][0], held, bool(entry.get("active")))
+        elif name in gone:
+            needs[name] = ({}, held, bool(entry.get("active")))
+        else:
+            # a guest the role does not manage keeps what it holds (its running memory, else its definition)
+            needs[name] = (held, held, bool(entry.get("active")))
+    return needs
 
 
 def host_layout(caps_root):
