@@ -51,6 +51,15 @@ options:
     type: list
     elements: str
     default: []
+  phase:
+    description:
+      - With O(give_back=true). V(final) gives the pools after this run. V(grow) gives the same pools, none smaller
+        than it is now, to reserve before the guests are written; V(final) then gives back what is left over once
+        they are. So a run that stops between the two never leaves a guest defined on hugepages with fewer pages
+        than it needs.
+    type: str
+    choices: [final, grow]
+    default: final
 """
 
 EXAMPLES = r"""
@@ -79,11 +88,12 @@ from ansible_collections.virtuned.libvirt.plugins.module_utils.engine.errors imp
 from ansible_collections.virtuned.libvirt.plugins.module_utils.planner.placements import hugepage_reservation as _reservation
 
 
-def hugepage_reservation(requirements, host, give_back=False, plan=None, existing=None, unplaced=None):
+def hugepage_reservation(requirements, host, give_back=False, plan=None, existing=None, unplaced=None,
+                         phase="final"):
     """Pools for ``requirements`` on ``host``; AnsibleFilterError on a bad input."""
     try:
         return _reservation(requirements, host, give_back=bool(give_back), plan=plan, existing=existing,
-                            unplaced=unplaced)
+                            unplaced=unplaced, phase=phase)
     except TuningError as exc:
         raise AnsibleFilterError(str(exc))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -258,14 +258,14 @@ def _plan_pages(entry, where):
                 continue
             size_kib = _page_kib(page.get("size"), p_where + ".size")
             if size_kib:
-                _add(pages, (nodes[index], size_kib), (parse_size(cell.get("memory"), c_where + ".memory") // 1024)
-                     // size_kib)
+                cell_kib = parse_size(cell.get("memory"), c_where + ".memory") // 1024
+                _add(pages, (nodes[index], size_kib), cell_kib // size_kib)
             break
     return pages
 
 
 def hugepage_reservation(requirements, host, option="host_requirements", give_back=False, plan=None,
-                         existing=None, unplaced=None):
+                         existing=None, unplaced=None, phase="final"):
     """Pools for hugepage_pools/hugepages_host from numa_plan's ``host_requirements``.
 
     Without ``give_back``: each pool the plan uses, at least as many pages as the plan needs and never fewer
@@ -282,8 +282,15 @@ def hugepage_reservation(requirements, host, option="host_requirements", give_ba
     does not hold its pages now finds them free. Pools no guest needs are listed only when they shrink;
     1 GiB pools only grow.
 
+    ``phase`` (with ``give_back``): ``final``, the pools after this run; ``grow``, the same pools none of them
+    smaller than it is now: what to reserve before the guests are written, so that a run stopped between
+    the two steps never leaves a guest defined on hugepages with fewer pages than it needs; ``final``
+    then gives back what is left over.
+
     Returns [{node, size (2M, 1G), count}] sorted by node and size.
     """
+    if phase not in ("final", "grow"):
+        raise option_error("phase", phase, "expected final or grow")
     if not isinstance(requirements, dict):
         raise option_error(option, requirements, "expected numa_plan's host_requirements (a dictionary)")
     if not isinstance(host, dict) or not isinstance(host.get("nodes"), list):
@@ -325,7 +332,8 @@ def hugepage_reservation(requirements, host, option="host_requirements", give_ba
         if size_kib >= GIGANTIC_KIB:
             count = max(count, total)
         if need or count < total:
-            result.append({"node": node, "size": kernel_size(size_kib), "count": count})
+            result.append({"node": node, "size": kernel_size(size_kib),
+                           "count": max(count, total) if phase == "grow" else count})
     return result
 
 

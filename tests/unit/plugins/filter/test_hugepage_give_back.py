@@ -167,3 +167,20 @@ def test_the_role_steps_with_the_real_planner():
     # another defined guest c (not in the list, shut off, 64 pages) keeps its pages: the planner holds it
     assert step([dict(a, page_size="small")], [placed("a", page="small"), placed("c", memory="128 MiB")], 256, 256) \
         == [{"node": 0, "size": "2M", "count": 64}]
+
+
+def test_grow_phase_never_shrinks_so_the_shrink_waits_for_the_guests_write():
+    """The role reserves phase grow before writing the guests and phase final after: a run stopped between the two
+    steps never leaves a guest defined on hugepages whose pages were already given back."""
+    unplace = dict(give_back=True, plan=[planned("a")], existing=[placed("a"), placed("b")], unplaced=["b"])
+    assert hugepage_reservation(needs((0, "2 MiB", 128)), host((256, 256)), **unplace) == [
+        {"node": 0, "size": "2M", "count": 128}]
+    assert hugepage_reservation(needs((0, "2 MiB", 128)), host((256, 256)), phase="grow", **unplace) == [
+        {"node": 0, "size": "2M", "count": 256}]
+    # a pool that grows is the same in both phases
+    grow = dict(give_back=True, plan=[planned("a")], existing=[placed("a", page="small")])
+    assert hugepage_reservation(needs((0, "2 MiB", 128)), host((0, 0)), phase="grow", **grow) == \
+        hugepage_reservation(needs((0, "2 MiB", 128)), host((0, 0)), **grow) == [{"node": 0, "size": "2M", "count": 128}]
+    with pytest.raises(AnsibleFilterError) as err:
+        hugepage_reservation(needs(), host((0, 0)), phase="shrink", **grow)
+    assert str(err.value) == "phase: 'shrink' is not valid: expected final or grow"
